@@ -1,0 +1,34 @@
+"""scoresde-ref: reference implementation and correctness oracle for score-based generative
+modelling through SDEs (Song et al., ICLR 2021). See README.md for the tour and
+derivations/ for the mathematics."""
+
+from ._affine import AffineSDE as AffineSDE
+from ._brownian import BrownianMotion as BrownianMotion
+from ._brownian import ConstantDriftSDE as ConstantDriftSDE
+from ._brownian import ExpDiffusionSDE as ExpDiffusionSDE
+from ._brownian import PowerDiffusionSDE as PowerDiffusionSDE
+from ._distribution_base import AbstractDensity as AbstractDensity
+from ._distribution_base import AbstractDistribution as AbstractDistribution
+from ._empirical import Empirical as Empirical
+from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
+from ._fokker_planck import fokker_planck_terms as fokker_planck_terms
+from ._fokker_planck import log_fokker_planck_residual as log_fokker_planck_residual
+from ._fokker_planck import log_fokker_planck_terms as log_fokker_planck_terms
+from ._gaussian import Gaussian as Gaussian
+from ._marginal import marginal as marginal
+from ._marginal import posterior as posterior
+from ._marginal import push_forward as push_forward
+from ._mixture import AbstractMixture as AbstractMixture
+from ._mixture import GaussianMixture as GaussianMixture
+from ._mixture import IsotropicGaussianMixture as IsotropicGaussianMixture
+from ._ou import OUSDE as OUSDE
+from ._reverse import probability_flow_drift as probability_flow_drift
+from ._reverse import reverse_drift as reverse_drift
+from ._sde_base import AbstractAffineSDE as AbstractAffineSDE
+from ._sde_base import AbstractLinearSDE as AbstractLinearSDE
+from ._sde_base import AbstractSDE as AbstractSDE
+from ._ve import VESDE as VESDE
+from ._vp import SubVPSDE as SubVPSDE
+from ._vp import VPSDE as VPSDE
+
+__version__ = "0.1.0"

@@ -1,0 +1,67 @@
+"""The Gaussian distribution N(mean, cov) with a full covariance, through its Cholesky factor."""
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+
+from ._custom_types import Batch, Key, Matrix, Scalar, Vector
+from ._distribution_base import AbstractDensity
+from ._validation import check
+
+
+def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
+    """Lower Cholesky factor of `cov`, failing unless `cov` is symmetric positive definite."""
+    eps = jnp.finfo(jnp.result_type(cov)).eps
+    scale = jnp.max(jnp.abs(cov), axis=(-2, -1), keepdims=True)
+    cov = check(
+        cov,
+        jnp.abs(cov - jnp.swapaxes(cov, -1, -2)) <= 100 * eps * scale,
+        f"{owner}: {name} must be symmetric",
+    )
+    chol = jnp.linalg.cholesky(cov)
+    return check(chol, jnp.all(jnp.isfinite(chol)), f"{owner}: {name} must be positive definite")
+
+
+def gaussian_log_prob(x: Vector, mean: Vector, chol: Matrix) -> Scalar:
+    r"""$\log \mathcal N(x; \mu, LL^\top) = -\tfrac12\|L^{-1}(x-\mu)\|^2 - \sum_i \log L_{ii} - \tfrac d2 \log 2\pi$."""
+    z = jsl.solve_triangular(chol, x - mean, lower=True)
+    d = x.shape[-1]
+    return -0.5 * jnp.sum(z**2) - jnp.sum(jnp.log(jnp.diagonal(chol))) - 0.5 * d * jnp.log(2 * jnp.pi)
+
+
+def gaussian_score(x: Vector, mean: Vector, chol: Matrix) -> Vector:
+    r"""$\nabla \log \mathcal N(x; \mu, \Sigma) = -\Sigma^{-1}(x - \mu)$ by two triangular solves."""
+    return -jsl.cho_solve((chol, True), x - mean)
+
+
+class Gaussian(AbstractDensity):
+    r"""$\mathcal N(\mu, \Sigma)$ on $\mathbb R^d$; `mean` of shape `(d,)`, `cov` of shape `(d, d)`,
+    symmetric positive definite (checked through its Cholesky factor, also under `jit`)."""
+
+    mean: Vector
+    cov: Matrix
+    chol: Matrix
+
+    def __init__(self, mean, cov):
+        mean, cov = jnp.asarray(mean), jnp.asarray(cov)
+        if mean.ndim != 1 or cov.shape != (mean.shape[0], mean.shape[0]):
+            raise ValueError(
+                f"Gaussian: mean must have shape (d,) and cov shape (d, d); got {mean.shape} and {cov.shape}"
+            )
+        self.mean = mean
+        self.cov = cov
+        self.chol = cholesky_checked(cov, "Gaussian")
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+    def log_prob(self, x: Vector) -> Scalar:
+        return gaussian_log_prob(x, self.mean, self.chol)
+
+    def score(self, x: Vector) -> Vector:
+        return gaussian_score(x, self.mean, self.chol)
+
+    def sample(self, key: Key, n: int) -> Batch:
+        z = jax.random.normal(key, (n, self.dim), dtype=self.mean.dtype)
+        return self.mean + z @ self.chol.T
