@@ -64,4 +64,4 @@ class Gaussian(AbstractDensity):
 
     def sample(self, key: Key, n: int) -> Batch:
         z = jax.random.normal(key, (n, self.dim), dtype=self.mean.dtype)
-        return self.mean + z @ self.chol.T
+        return self.mean[None] + z @ self.chol.T

@@ -21,6 +21,11 @@ def _eye(dist: AbstractDistribution):
     return jnp.eye(dist.dim, dtype=jnp.result_type(dist.mean))
 
 
+def _row(v):
+    """A scalar or `(d,)` vector as a `(1, d)` row that broadcasts against `(K, d)` (no rank promotion)."""
+    return jnp.reshape(v, (1, -1))
+
+
 def push_forward(dist: AbstractDistribution, mean_coeff, offset, std) -> AbstractDistribution:
     r"""The law of $m X + c + s Z$ for $X \sim$ `dist`, $Z \sim \mathcal N(0, I)$ independent.
 
@@ -31,11 +36,11 @@ def push_forward(dist: AbstractDistribution, mean_coeff, offset, std) -> Abstrac
     if isinstance(dist, Gaussian):
         return Gaussian(m * dist.mean + c, m**2 * dist.cov + s**2 * _eye(dist))
     if isinstance(dist, GaussianMixture):
-        return GaussianMixture(dist.weights, m * dist.means + c, m**2 * dist.covs + s**2 * _eye(dist))
+        return GaussianMixture(dist.weights, m * dist.means + _row(c), m**2 * dist.covs + s**2 * _eye(dist)[None])
     if isinstance(dist, IsotropicGaussianMixture):
-        return IsotropicGaussianMixture(dist.weights, m * dist.means + c, jnp.sqrt(m**2 * dist.std**2 + s**2))
+        return IsotropicGaussianMixture(dist.weights, m * dist.means + _row(c), jnp.sqrt(m**2 * dist.std**2 + s**2))
     if isinstance(dist, Empirical):
-        return IsotropicGaussianMixture(dist.weights, m * dist.points + c, s)
+        return IsotropicGaussianMixture(dist.weights, m * dist.points + _row(c), s)
     raise TypeError(f"push_forward: no closed form for {type(dist).__name__}")
 
 
@@ -76,7 +81,7 @@ def posterior(sde: AbstractAffineSDE, dist: AbstractDistribution, x: Vector, t: 
     if isinstance(dist, IsotropicGaussianMixture):
         tau2 = dist.std**2
         gain = m * tau2 / (m**2 * tau2 + s**2)
-        means = dist.means + gain * (x - m * dist.means - c)
+        means = dist.means + gain * (_row(x) - m * dist.means - _row(c))
         return IsotropicGaussianMixture(weights, means, jnp.sqrt(tau2 - m * gain * tau2))
     if isinstance(dist, Empirical):
         return Empirical(dist.points, weights)

@@ -110,7 +110,7 @@ class IsotropicGaussianMixture(AbstractMixture):
 
     def component_log_probs(self, x: Vector) -> jax.Array:
         d = self.dim
-        sq = jnp.sum((x - self.means) ** 2, axis=-1)
+        sq = jnp.sum((x[None] - self.means) ** 2, axis=-1)
         return -0.5 * sq / self.std**2 - d * jnp.log(self.std) - 0.5 * d * jnp.log(2 * jnp.pi)
 
     def score(self, x: Vector) -> Vector:

@@ -99,7 +99,8 @@ class AbstractAffineSDE(AbstractSDE):
     def prior_sample(self, key: Key, shape: tuple[int, ...], dtype=None) -> jax.Array:
         """Draw from the prior $\\mathcal N(c(T), \\text{prior\\_std}^2 I)$; `shape` is `(n, d)` or `(d,)`."""
         z = jax.random.normal(key, shape, dtype=dtype or jnp.result_type(float))
-        return self.prior_mean() + self.prior_std * z
+        mean = jnp.reshape(self.prior_mean(), (1,) * (len(shape) - 1) + (-1,))  # broadcast without rank promotion
+        return mean + self.prior_std * z
 
     def prior_log_prob(self, x: Vector) -> Scalar:
         """Log-density of the prior at one example `x` of shape `(d,)`."""

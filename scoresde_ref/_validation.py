@@ -22,7 +22,7 @@ def check(value, ok, message: str):
         if not bool(np.all(np.asarray(ok))):
             raise ValueError(message)
         return value
-    return eqx.error_if(value, jnp.logical_not(jnp.all(ok)), message)
+    return eqx.error_if(jnp.asarray(value), jnp.logical_not(jnp.all(ok)), message)
 
 
 def check_time(t, T, owner: str):

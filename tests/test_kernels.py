@@ -1,0 +1,171 @@
+"""Closed-form perturbation kernels against the quadrature route, in float64 and float32."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import scoresde_ref as sr
+from scoresde_ref.examples import sde_zoo
+
+# Both routes are exact up to rounding: the closed forms use expm1/exp/sqrt (a few ulps),
+# and 64-node Gauss–Legendre on analytic integrands converges geometrically (its error on
+# the parameter ranges below is < 1e-13 relative). 1e-10 leaves three orders of margin
+# for the rounding in A(u, t) = ∫ a, whose error is amplified by exp(2A) ≤ e^60.
+RTOL = 1e-10
+
+log_t_fraction = st.floats(-5.0, 0.0)
+
+
+def _f(lo, hi):
+    return st.floats(lo, hi, allow_nan=False)
+
+
+sde_params = {
+    "VE": st.builds(lambda lo, r: sr.VESDE(jnp.asarray(lo), jnp.asarray(lo * r)), _f(1e-3, 1.0), _f(1.5, 1e4)),
+    "VP": st.builds(lambda b0, db: sr.VPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
+    "subVP": st.builds(lambda b0, db: sr.SubVPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
+    "OU": st.builds(
+        lambda th, s, T: sr.OUSDE(jnp.asarray(th), jnp.asarray(s), jnp.asarray(T)), _f(0.05, 10.0), _f(0.1, 5.0), _f(0.1, 3.0)
+    ),
+    "Brownian": st.builds(lambda s, T: sr.BrownianMotion(jnp.asarray(s), jnp.asarray(T)), _f(0.1, 5.0), _f(0.1, 3.0)),
+    "exp_t": st.builds(lambda T: sr.ExpDiffusionSDE(jnp.asarray(T)), _f(0.1, 3.0)),
+    "sigma_t": st.builds(lambda s, T: sr.PowerDiffusionSDE(jnp.asarray(s), jnp.asarray(T)), _f(0.2, 50.0), _f(0.1, 2.0)),
+    "const_drift": st.builds(
+        lambda b0, b1, s, T: sr.ConstantDriftSDE(jnp.array([b0, b1]), jnp.asarray(s), jnp.asarray(T)),
+        _f(-3.0, 3.0),
+        _f(-3.0, 3.0),
+        _f(0.05, 2.0),
+        _f(0.1, 3.0),
+    ),
+}
+
+
+@eqx.filter_jit
+def _both_routes(sde, t):
+    numerical = sr.AffineSDE.from_sde(sde)
+    return (sde.kernel(t), sde.kernel_offset(t)), (numerical.kernel(t), numerical.kernel_offset(t))
+
+
+def _rel(a, b):
+    return float(jnp.max(jnp.abs(a - b) / jnp.maximum(jnp.abs(b), 1e-300)))
+
+
+@pytest.mark.parametrize("name", sorted(sde_params))
+@given(data=st.data())
+def test_closed_form_kernel_matches_quadrature(name, data):
+    """Closed-form (mean_coeff, std, offset) == quadrature of m' = a m, c' = a c + b, (s²)' = 2 a s² + g².
+
+    Planted bug caught: the documents' VP/sub-VP mean exp(-∫β) (000 §2.3 table) differs at O(1),
+    as does a VE std of σ(t) instead of √(σ(t)² − σ(0)²) at small t.
+    """
+    sde = data.draw(sde_params[name])
+    t = sde.T * 10 ** data.draw(log_t_fraction)
+    ((m, s), c), ((m_q, s_q), c_q) = _both_routes(sde, t)
+    assert _rel(m, m_q) < RTOL
+    assert _rel(s, s_q) < RTOL
+    scale = jnp.maximum(jnp.max(jnp.abs(c_q)), s_q)  # an offset is measured against the kernel's spread
+    assert float(jnp.max(jnp.abs(c - c_q)) / scale) < RTOL
+
+
+@pytest.mark.parametrize("name", ["VP", "subVP"])
+def test_float32_std_at_small_t(name):
+    """float32 std at t = 1e-5 within 1e-6 relative of the float64 value (expm1 route).
+
+    The reference code's sqrt(1 - exp(2 log_mean_coeff)) loses ~0.6% here: shown below, so
+    the tolerance is one the naive formula fails.
+    """
+    cls = {"VP": sr.VPSDE, "subVP": sr.SubVPSDE}[name]
+    t = 1e-5
+    sde32 = cls(jnp.float32(0.1), jnp.float32(20.0))
+    sde64 = cls(0.1, 20.0)
+    _, std32 = sde32.kernel(jnp.float32(t))
+    _, std64 = sde64.kernel(t)
+    assert std32.dtype == jnp.float32
+    assert abs(float(std32) / float(std64) - 1) < 1e-6
+
+    # The reference-code formula in float32, for contrast (VP; sub-VP std = VP var).
+    log_mean_coeff = -0.25 * t**2 * (20.0 - 0.1) - 0.5 * t * 0.1
+    naive = jnp.sqrt(1.0 - jnp.exp(2.0 * jnp.float32(log_mean_coeff)))
+    if name == "subVP":
+        naive = naive**2
+    assert abs(float(naive) / float(std64) - 1) > 1e-3
+
+
+def test_ve_reference_kernel_is_named_and_differs_by_sigma_min():
+    """reference_kernel std² − kernel std² = σ_min² (the noise the reference code adds at t = 0)."""
+    sde = sr.VESDE(0.01, 50.0)
+    for t in [1e-5, 0.1, 0.5, 1.0]:
+        (_, s), (_, s_ref) = sde.kernel(t), sde.reference_kernel(t)
+        # The difference of two O(σ(t)²) numbers: rounding allows a few ulps of σ(t)².
+        atol = 8 * np.finfo(np.float64).eps * float(s_ref**2)
+        np.testing.assert_allclose(float(s_ref**2 - s**2), 0.01**2, rtol=0, atol=atol)
+    assert float(sde.kernel(0.0)[1]) == 0.0
+
+
+@pytest.mark.parametrize("name", sorted(sde_params))
+def test_kernel_score_is_gradient_of_kernel_log_density(name):
+    """kernel_score == jax.grad of log N(x_t; m x0 + c, s² I). Planted bug: a sign or a 1/s (not 1/s²)."""
+    sde = sde_zoo()[name]
+    x0 = jnp.array([0.3, -1.2])
+    xt = jnp.array([1.1, 0.4])
+    t = 0.37 * sde.T
+
+    def log_kernel(x):
+        mean = sde.kernel_mean(x0, t)
+        _, s = sde.kernel(t)
+        return -0.5 * jnp.sum((x - mean) ** 2) / s**2
+
+    np.testing.assert_allclose(sde.kernel_score(xt, x0, t), jax.grad(log_kernel)(xt), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(sde_params))
+def test_perturb_moments(name, getkey):
+    """Samples of x(t) | x(0) have the kernel's mean and variance (5 standard errors each).
+
+    n = 40,000 draws; for each of 2 coordinates, |mean error| < 5 SE and |var error| < 5 SE
+    (SE of a variance = s² √(2/n)). Gaussian tails: false-failure probability < 4·6e-7.
+    """
+    sde = sde_zoo()[name]
+    x0 = jnp.array([0.7, -0.4])
+    t = 0.6 * sde.T
+    n = 40_000
+    xs = jax.vmap(sde.perturb, (0, None, None))(jax.random.split(getkey(), n), x0, t)
+    _, s = sde.kernel(t)
+    mean = sde.kernel_mean(x0, t)
+    assert jnp.all(jnp.abs(xs.mean(0) - mean) < 5 * s / np.sqrt(n))
+    assert jnp.all(jnp.abs(xs.var(0) - s**2) < 5 * s**2 * np.sqrt(2 / n))
+
+
+@pytest.mark.parametrize("name", sorted(sde_params))
+def test_prior(name, getkey):
+    """prior_log_prob is the N(c(T), prior_std² I) density; prior_sample has its moments (5 SE)."""
+    sde = sde_zoo()[name]
+    x = jnp.array([0.2, -0.9])
+    mean = jnp.broadcast_to(sde.prior_mean(), (2,))
+    ref = sr.Gaussian(mean, sde.prior_std**2 * jnp.eye(2)).log_prob(x)
+    np.testing.assert_allclose(sde.prior_log_prob(x), ref, rtol=1e-12)
+    n = 40_000
+    xs = sde.prior_sample(getkey(), (n, 2))
+    assert xs.shape == (n, 2)
+    assert jnp.all(jnp.abs(xs.mean(0) - mean) < 5 * sde.prior_std / np.sqrt(n))
+
+
+def test_documents_priors():
+    """VE prior N(0, σ_max²) (reference convention); VP and sub-VP N(0, I); OU its stationary law."""
+    zoo = sde_zoo()
+    assert float(zoo["VE"].prior_std) == 50.0
+    assert float(zoo["VP"].prior_std) == 1.0 and float(zoo["subVP"].prior_std) == 1.0
+    np.testing.assert_allclose(zoo["OU"].prior_std, 1.0, rtol=1e-15)  # σ²/(2θ) = 1 for dX = -X dt + √2 dB
+
+
+def test_power_diffusion_continuous_at_sigma_one():
+    """dx = σ^t dw: the kernel variance (σ^{2t} − 1)/(2 log σ) tends to t as σ → 1, gradient finite."""
+    t = 0.7
+    var = lambda s: sr.PowerDiffusionSDE(s).kernel(t)[1] ** 2  # noqa: E731
+    np.testing.assert_allclose(var(1.0), t, rtol=1e-15)
+    np.testing.assert_allclose(var(1.0 + 1e-7), t, rtol=1e-6)
+    assert jnp.isfinite(jax.grad(var)(1.0))
