@@ -10,39 +10,13 @@ from hypothesis import strategies as st
 
 import scoresde_ref as sr
 from scoresde_ref.examples import sde_zoo
+from strategies import log_t_fraction, sde_params
 
 # Both routes are exact up to rounding: the closed forms use expm1/exp/sqrt (a few ulps),
 # and 64-node Gauss–Legendre on analytic integrands converges geometrically (its error on
 # the parameter ranges below is < 1e-13 relative). 1e-10 leaves three orders of margin
 # for the rounding in A(u, t) = ∫ a, whose error is amplified by exp(2A) ≤ e^60.
 RTOL = 1e-10
-
-log_t_fraction = st.floats(-5.0, 0.0)
-
-
-def _f(lo, hi):
-    return st.floats(lo, hi, allow_nan=False)
-
-
-sde_params = {
-    "VE": st.builds(lambda lo, r: sr.VESDE(jnp.asarray(lo), jnp.asarray(lo * r)), _f(1e-3, 1.0), _f(1.5, 1e4)),
-    "VP": st.builds(lambda b0, db: sr.VPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
-    "subVP": st.builds(lambda b0, db: sr.SubVPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
-    "OU": st.builds(
-        lambda th, s, T: sr.OUSDE(jnp.asarray(th), jnp.asarray(s), jnp.asarray(T)), _f(0.05, 10.0), _f(0.1, 5.0), _f(0.1, 3.0)
-    ),
-    "Brownian": st.builds(lambda s, T: sr.BrownianMotion(jnp.asarray(s), jnp.asarray(T)), _f(0.1, 5.0), _f(0.1, 3.0)),
-    "exp_t": st.builds(lambda T: sr.ExpDiffusionSDE(jnp.asarray(T)), _f(0.1, 3.0)),
-    "sigma_t": st.builds(lambda s, T: sr.PowerDiffusionSDE(jnp.asarray(s), jnp.asarray(T)), _f(0.2, 50.0), _f(0.1, 2.0)),
-    "const_drift": st.builds(
-        lambda b0, b1, s, T: sr.ConstantDriftSDE(jnp.array([b0, b1]), jnp.asarray(s), jnp.asarray(T)),
-        _f(-3.0, 3.0),
-        _f(-3.0, 3.0),
-        _f(0.05, 2.0),
-        _f(0.1, 3.0),
-    ),
-}
-
 
 @eqx.filter_jit
 def _both_routes(sde, t):
@@ -63,7 +37,7 @@ def test_closed_form_kernel_matches_quadrature(name, data):
     as does a VE std of σ(t) instead of √(σ(t)² − σ(0)²) at small t.
     """
     sde = data.draw(sde_params[name])
-    t = sde.T * 10 ** data.draw(log_t_fraction)
+    t = jnp.asarray(sde.T * 10 ** data.draw(log_t_fraction))  # an array: traced, one compile
     ((m, s), c), ((m_q, s_q), c_q) = _both_routes(sde, t)
     assert _rel(m, m_q) < RTOL
     assert _rel(s, s_q) < RTOL
