@@ -27,14 +27,10 @@ def check(value, ok, message: str):
 
 def check_time(t, T, owner: str):
     """Return `t`, failing unless 0 <= t <= T (the time domain of an SDE)."""
+    shown_T = f" = {float(T):g}" if _is_concrete(T) else ""
+    shown_t = f"; got t = {float(t):g}" if _is_concrete(t) and jnp.ndim(t) == 0 else ""
     return check(
         t,
         (jnp.asarray(t) >= 0) & (jnp.asarray(t) <= T),
-        f"{owner}: time t must lie in [0, T] with T = {T if _is_concrete(T) else 'T'}; got t outside it",
+        f"{owner}: time t must lie in [0, T{shown_T}]{shown_t}",
     )
-
-
-def check_shape(name: str, array, shape: tuple, owner: str):
-    """Raise a ValueError naming `name` unless `array.shape == shape` (shapes are static)."""
-    if jnp.shape(array) != shape:
-        raise ValueError(f"{owner}: {name} must have shape {shape}; got {jnp.shape(array)}")
