@@ -10,6 +10,7 @@ from ._brownian import PowerDiffusionSDE as PowerDiffusionSDE
 from ._distribution_base import AbstractDensity as AbstractDensity
 from ._distribution_base import AbstractDistribution as AbstractDistribution
 from ._empirical import Empirical as Empirical
+from ._fokker_planck import fokker_planck_relative_residual as fokker_planck_relative_residual
 from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
 from ._fokker_planck import fokker_planck_terms as fokker_planck_terms
 from ._fokker_planck import log_fokker_planck_residual as log_fokker_planck_residual

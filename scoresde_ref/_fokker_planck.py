@@ -48,3 +48,22 @@ def fokker_planck_residual(sde: AbstractSDE, density_fn: DensityFn, x: Vector, t
 def log_fokker_planck_residual(sde: AbstractSDE, log_density_fn: DensityFn, x: Vector, t: ScalarLike) -> Scalar:
     """The log-density form of `fokker_planck_residual` (the density form divided by $p$)."""
     return sum(log_fokker_planck_terms(sde, log_density_fn, x, t))
+
+
+def relative_residual(terms) -> Scalar:
+    """|sum of terms| / sum of |terms|: a residual measured against the size of what cancels."""
+    terms = jnp.stack(terms)
+    return jnp.abs(jnp.sum(terms)) / jnp.sum(jnp.abs(terms))
+
+
+def fokker_planck_relative_residual(
+    sde: AbstractSDE, log_density_fn: DensityFn, x: Vector, t: ScalarLike, form: str = "log"
+) -> Scalar:
+    """The relative residual of Fokker–Planck at $(x, t)$ for $\\ell = $ `log_density_fn`, in the
+    log-density form (`form="log"`) or the density form (`form="density"`, with $p = e^\\ell$)."""
+    if form == "log":
+        return relative_residual(log_fokker_planck_terms(sde, log_density_fn, x, t))
+    if form == "density":
+        density_fn = lambda y, s: jnp.exp(log_density_fn(y, s))  # noqa: E731
+        return relative_residual(fokker_planck_terms(sde, density_fn, x, t))
+    raise ValueError(f"fokker_planck_relative_residual: form must be 'log' or 'density'; got {form!r}")

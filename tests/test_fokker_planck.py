@@ -17,18 +17,11 @@ from scoresde_ref.examples import gaussian_2d, gmm_2d
 RTOL = 1e-10
 
 
-def _relative(terms):
-    terms = jnp.stack(terms)
-    return jnp.abs(jnp.sum(terms)) / jnp.sum(jnp.abs(terms))
-
-
 @eqx.filter_jit
 def max_relative_residuals(sde, log_density, t, xs):
     """max over xs of the relative residual, log-density form and density form."""
-    density = lambda x, s: jnp.exp(log_density(x, s))  # noqa: E731
-    log_form = jax.vmap(lambda x: _relative(sr.log_fokker_planck_terms(sde, log_density, x, t)))(xs)
-    dens_form = jax.vmap(lambda x: _relative(sr.fokker_planck_terms(sde, density, x, t)))(xs)
-    return jnp.max(log_form), jnp.max(dens_form)
+    res = lambda form: jax.vmap(lambda x: sr.fokker_planck_relative_residual(sde, log_density, x, t, form))(xs)  # noqa: E731
+    return jnp.max(res("log")), jnp.max(res("density"))
 
 
 @eqx.filter_jit
