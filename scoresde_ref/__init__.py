@@ -23,8 +23,10 @@ from ._mixture import AbstractMixture as AbstractMixture
 from ._mixture import GaussianMixture as GaussianMixture
 from ._mixture import IsotropicGaussianMixture as IsotropicGaussianMixture
 from ._ou import OUSDE as OUSDE
+from ._reverse import Flow as Flow
 from ._reverse import probability_flow_drift as probability_flow_drift
 from ._reverse import reverse_drift as reverse_drift
+from ._reverse import TimeReversedSDE as TimeReversedSDE
 from ._sde_base import AbstractAffineSDE as AbstractAffineSDE
 from ._sde_base import AbstractLinearSDE as AbstractLinearSDE
 from ._sde_base import AbstractSDE as AbstractSDE

@@ -87,3 +87,16 @@ def test_write_report(tmp_path):
     assert "verify: 2 passed, 2 failed" in text
     assert "1.23e-15" in text and "closed form \\| quadrature" in text
     assert "ValueError: broken" in text
+
+
+def test_verify_runs_real_checks_and_writes_report(tmp_path, capsys):
+    """End to end on a real subset (the errata checks): exit 0, table, report with figures."""
+    from scoresde_ref.cli import main
+
+    code = main(["verify", "--select", "errata", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "000_vp_kernel_table_detected" in out
+    assert "verify: 4 passed, 0 failed" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "4 passed, 0 failed" in report

@@ -40,26 +40,13 @@ def test_000_vp_subvp_kernel_table_violates_fokker_planck():
             assert _residual(sde, ours, t, p_t) < RTOL
 
 
-class _Flow(sr.AbstractSDE):
-    """dx = v(x, t) dt: its marginals solve the continuity equation ∂_t p + ∇·(v p) = 0."""
-
-    velocity: object
-    T: float = 1.0
-
-    def drift(self, x, t):
-        return self.velocity(x, t)
-
-    def diffusion(self, t):
-        return jnp.zeros_like(t)
-
-
 def test_000_probability_flow_needs_g_squared():
     """000 §3.2 writes the probability-flow ODE as f − ½ g ∇log p_t; it is f − ½ g² ∇log p_t."""
     sde, dist = sr.VPSDE(), gmm_2d()
     score = lambda x, t: sr.marginal(sde, dist, t).score(x)  # noqa: E731
     log_p = lambda x, t: sr.marginal(sde, dist, t).log_prob(x)  # noqa: E731
-    doc = _Flow(lambda x, t: sde.drift(x, t) - 0.5 * sde.diffusion(t) * score(x, t))
-    ours = _Flow(lambda x, t: sr.probability_flow_drift(sde, score, x, t))
+    doc = sr.Flow(lambda x, t: sde.drift(x, t) - 0.5 * sde.diffusion(t) * score(x, t))
+    ours = sr.Flow(lambda x, t: sr.probability_flow_drift(sde, score, x, t))
     for t in [0.2, 0.6]:
         p_t = sr.marginal(sde, dist, t)
         assert _residual(doc, log_p, t, p_t) > WRONG

@@ -11,35 +11,6 @@ from scoresde_ref.examples import gmm_2d, sde_zoo
 from test_fokker_planck import RTOL, max_relative_residuals
 
 
-class _ProbabilityFlow(sr.AbstractSDE):
-    """dx = f̃(x, t) dt with f̃ the probability-flow velocity (zero diffusion)."""
-
-    sde: sr.AbstractSDE
-    dist: sr.AbstractDistribution
-    T: float
-
-    def drift(self, x, t):
-        return sr.probability_flow_drift(self.sde, lambda y, s: sr.marginal(self.sde, self.dist, s).score(y), x, t)
-
-    def diffusion(self, t):
-        return jnp.zeros_like(t)
-
-
-class _TimeReversed(sr.AbstractSDE):
-    """y(u) = x(T − u) as a forward-time SDE: dy = −f_rev(y, T − u) du + g(T − u) dw (Anderson 1982)."""
-
-    sde: sr.AbstractSDE
-    dist: sr.AbstractDistribution
-    T: float
-
-    def drift(self, y, u):
-        score = lambda x, s: sr.marginal(self.sde, self.dist, s).score(x)  # noqa: E731
-        return -sr.reverse_drift(self.sde, score, y, self.T - u)
-
-    def diffusion(self, u):
-        return self.sde.diffusion(self.T - u)
-
-
 @pytest.mark.parametrize("name", sorted(sde_zoo()))
 def test_probability_flow_drift_transports_marginals(name):
     """∂_t p_t + ∇·(f̃ p_t) = 0 with f̃ = f − ½ g² ∇log p_t: the ODE has the SDE's marginals.
@@ -48,7 +19,8 @@ def test_probability_flow_drift_transports_marginals(name):
     (tests/test_errata.py::test_000_probability_flow_needs_g_squared).
     """
     sde, dist = sde_zoo()[name], gmm_2d()
-    flow = _ProbabilityFlow(sde, dist, sde.T)
+    score = lambda x, s: sr.marginal(sde, dist, s).score(x)  # noqa: E731
+    flow = sr.Flow(lambda x, t: sr.probability_flow_drift(sde, score, x, t), sde.T)
     log_p = lambda x, s: sr.marginal(sde, dist, s).log_prob(x)  # noqa: E731
     for frac in [1e-3, 0.2, 0.7]:
         t = frac * sde.T
@@ -62,7 +34,7 @@ def test_reverse_drift_generates_time_reversed_marginals(name):
     """q_u = p_{T−u} solves the Fokker–Planck equation of the time-reversed SDE built from
     `reverse_drift` (f − g² ∇log p). Planted bug caught: f − ½ g² ∇log p, or a + sign."""
     sde, dist = sde_zoo()[name], gmm_2d()
-    rev = _TimeReversed(sde, dist, sde.T)
+    rev = sr.TimeReversedSDE(sde, lambda x, s: sr.marginal(sde, dist, s).score(x))
     log_q = lambda y, u: sr.marginal(sde, dist, sde.T - u).log_prob(y)  # noqa: E731
     for frac in [0.1, 0.5, 0.95]:
         u = frac * sde.T

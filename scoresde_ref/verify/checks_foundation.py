@@ -109,19 +109,8 @@ def _():
     return CheckResult(err, 1e-8, note="score of p_t vs −(x − m E[X0|x] − c)/s² (rounding amplified by 1/s²)")
 
 
-class _Flow(sr.AbstractSDE):
-    velocity: object
-    T: float = 1.0
-
-    def drift(self, x, t):
-        return self.velocity(x, t)
-
-    def diffusion(self, t):
-        return jnp.zeros_like(t)
-
-
 def _continuity_residual(velocity, sde, dist, ts):
-    flow = _Flow(velocity)
+    flow = sr.Flow(velocity)
     log_p = lambda x, s: sr.marginal(sde, dist, s).log_prob(x)  # noqa: E731
     res = 0.0
     for t in ts:
@@ -159,7 +148,7 @@ def _():
     sde = sr.VPSDE()
     score = lambda x, t: sr.marginal(sde, gmm_2d(), t).score(x)  # noqa: E731
     velocity = lambda x, t: sde.drift(x, t) - 0.5 * sde.diffusion(t) * score(x, t)  # noqa: E731
-    flow = _Flow(velocity)
+    flow = sr.Flow(velocity)
     log_p = lambda x, s: sr.marginal(sde, gmm_2d(), s).log_prob(x)  # noqa: E731
     xs = sr.marginal(sde, gmm_2d(), 0.5).sample(jax.random.key(4), 3)
     res = jax.vmap(lambda x: sr.fokker_planck_relative_residual(flow, log_p, x, jnp.asarray(0.5)))(xs)
@@ -203,6 +192,7 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     axes[0].set(xlabel="t / T", ylabel="mean_coeff m(t)", title="kernel mean coefficient")
     axes[1].set(xlabel="t / T", ylabel="std s(t)", title="kernel standard deviation")
     axes[1].legend(fontsize=7)
+    axes[0].legend(fontsize=7, title="VP and sub-VP share m(t)", title_fontsize=7)
     fig.tight_layout()
     path = out_dir / "kernels.png"
     fig.savefig(path, dpi=110)
