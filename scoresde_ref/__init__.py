@@ -3,6 +3,16 @@ modelling through SDEs (Song et al., ICLR 2021). See README.md for the tour and
 derivations/ for the mathematics."""
 
 from ._affine import AffineSDE as AffineSDE
+from ._affine_objectives import AffineScore as AffineScore
+from ._affine_objectives import dsm_affine as dsm_affine
+from ._affine_objectives import dsm_affine_minimiser as dsm_affine_minimiser
+from ._affine_objectives import dsm_ism_gap as dsm_ism_gap
+from ._affine_objectives import expected_sq_norm as expected_sq_norm
+from ._affine_objectives import fisher_affine as fisher_affine
+from ._affine_objectives import gaussian_fisher_information as gaussian_fisher_information
+from ._affine_objectives import gaussian_score_coeffs as gaussian_score_coeffs
+from ._affine_objectives import ism_affine as ism_affine
+from ._affine_objectives import moments as moments
 from ._brownian import BrownianMotion as BrownianMotion
 from ._brownian import ConstantDriftSDE as ConstantDriftSDE
 from ._brownian import ExpDiffusionSDE as ExpDiffusionSDE
@@ -14,17 +24,37 @@ from ._chain_run import sample_path as sample_path
 from ._chain_run import sample_reverse_path as sample_reverse_path
 from ._ddpm_chain import cosine_log_alpha_bar as cosine_log_alpha_bar
 from ._ddpm_chain import DDPMChain as DDPMChain
+from ._discrete_losses import ddpm_loss as ddpm_loss
+from ._discrete_losses import ddpm_terms as ddpm_terms
+from ._discrete_losses import ncsn_loss as ncsn_loss
+from ._discrete_losses import ncsn_terms as ncsn_terms
 from ._discretize import Discretization as Discretization
 from ._discretize import discretize as discretize
 from ._distribution_base import AbstractDensity as AbstractDensity
 from ._distribution_base import AbstractDistribution as AbstractDistribution
+from ._divergence import divergence as divergence
+from ._divergence import hutchinson_divergence as hutchinson_divergence
+from ._divergence import hutchinson_variance as hutchinson_variance
+from ._divergence import sample_probe as sample_probe
 from ._empirical import Empirical as Empirical
 from ._fokker_planck import fokker_planck_relative_residual as fokker_planck_relative_residual
 from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
 from ._fokker_planck import fokker_planck_terms as fokker_planck_terms
 from ._fokker_planck import log_fokker_planck_residual as log_fokker_planck_residual
 from ._fokker_planck import log_fokker_planck_terms as log_fokker_planck_terms
+from ._gauss_hermite import gauss_hermite_expectation as gauss_hermite_expectation
 from ._gaussian import Gaussian as Gaussian
+from ._likelihood_bound import exact_score_coeffs as exact_score_coeffs
+from ._likelihood_bound import gaussian_kl as gaussian_kl
+from ._likelihood_bound import likelihood_weighting_bound as likelihood_weighting_bound
+from ._likelihood_bound import reverse_sde_output as reverse_sde_output
+from ._likelihood_bound import score_error_integral as score_error_integral
+from ._likelihood_bound import sde_prior as sde_prior
+from ._losses import dsm_loss as dsm_loss
+from ._losses import fisher_loss as fisher_loss
+from ._losses import ism_loss as ism_loss
+from ._losses import loss_terms as loss_terms
+from ._losses import sliced_score_matching_loss as sliced_score_matching_loss
 from ._marginal import marginal as marginal
 from ._marginal import posterior as posterior
 from ._marginal import push_forward as push_forward
@@ -33,6 +63,10 @@ from ._mixture import GaussianMixture as GaussianMixture
 from ._mixture import IsotropicGaussianMixture as IsotropicGaussianMixture
 from ._ou import OUSDE as OUSDE
 from ._ou_chain import OUChain as OUChain
+from ._parameterisation import eps_from_score as eps_from_score
+from ._parameterisation import score_from_eps as score_from_eps
+from ._parameterisation import score_from_x0 as score_from_x0
+from ._parameterisation import x0_from_score as x0_from_score
 from ._reverse import Flow as Flow
 from ._reverse import probability_flow_drift as probability_flow_drift
 from ._reverse import reverse_drift as reverse_drift
@@ -41,8 +75,14 @@ from ._sde_base import AbstractAffineSDE as AbstractAffineSDE
 from ._sde_base import AbstractLinearSDE as AbstractLinearSDE
 from ._sde_base import AbstractSDE as AbstractSDE
 from ._smld_chain import SMLDChain as SMLDChain
+from ._time_sampling import mean_and_stderr as mean_and_stderr
+from ._time_sampling import sample_times as sample_times
 from ._ve import VESDE as VESDE
 from ._vp import SubVPSDE as SubVPSDE
 from ._vp import VPSDE as VPSDE
+from ._wasserstein import gaussian_w2 as gaussian_w2
+from ._wasserstein import mixture_w2_bounds as mixture_w2_bounds
+from ._wasserstein import ou_w2_bound as ou_w2_bound
+from ._weighting import loss_weight as loss_weight
 
 __version__ = "0.1.0"
