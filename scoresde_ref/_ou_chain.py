@@ -65,8 +65,7 @@ class OUChain(AbstractChain):
 
     def kernels(self) -> tuple[Array, Array]:
         a, b = self.coefficients()
-        var_step = lambda v, ab: ((ab[0] ** 2 * v + ab[1] ** 2),) * 2  # noqa: E731
-        _, var = jax.lax.scan(var_step, jnp.zeros((), a.dtype), (a, b))
+        var = _variance_recursion(a, b)
         zero = jnp.zeros((1,), a.dtype)
         # |m_k| = exp(Σ log|1 - γ_j|), log1p where γ < 1 (accurate for small steps); sign (-1)^{#γ_j > 1}.
         log_abs = jnp.where(self.gammas < 1, jnp.log1p(-jnp.where(self.gammas < 1, self.gammas, 0.0)), jnp.log(jnp.abs(a)))
@@ -96,3 +95,10 @@ class OUChain(AbstractChain):
         """
         mean, std = self.backward_kernel(x, i - 1, score_fn(x, i - 1))
         return mean + std * z
+
+
+@jax.jit
+def _variance_recursion(a, b):
+    r"""$v_k = a_k^2 v_{k-1} + b_k^2$, $v_0 = 0$, for $k = 1, \dots, N$ (one scan; jit-cached per shape)."""
+    step = lambda v, ab: ((ab[0] ** 2 * v + ab[1] ** 2),) * 2  # noqa: E731
+    return jax.lax.scan(step, jnp.zeros((), a.dtype), (a, b))[1]
