@@ -73,13 +73,13 @@ def _ddpm_log_gap(beta_min, beta_max):
     gap = -sr.VPSDE(beta_min, beta_max).integrated_beta(i / N_DDPM) - chain.log_alphas_cumprod
     riemann = (beta_max - beta_min) * i * (N_DDPM - i) / (2 * N_DDPM**2 * (N_DDPM - 1))
     sq = 0.5 * jnp.cumsum(chain.betas**2)
-    return gap, riemann + sq, riemann + sq / (1 - jnp.max(chain.betas))
+    return gap, sq - riemann, sq / (1 - jnp.max(chain.betas)) - riemann
 
 
 @given(st.floats(0.01, 5.0), st.floats(0.1, 50.0))
 def test_ddpm_kernel_within_derived_bound(beta_min, delta):
-    """DDPMChain.linear vs VPSDE at t_i = i/N: -B(t_i) - log ᾱ_i = R_i + Σ_{j≤i}[-log(1-β_j) - β_j] with the exact
-    Riemann gap R_i = Δβ i(N-i)/(2N²(N-1)) and β²/2 ≤ -log(1-β) - β ≤ β²/(2(1-β)) (derivations/chains.md §DDPM).
+    """DDPMChain.linear vs VPSDE at t_i = i/N: -B(t_i) - log ᾱ_i = -R_i + Σ_{j≤i}[-log(1-β_j) - β_j] with the exact
+    Riemann gap R_i = B(t_i) - Σ_{j≤i} β_j = Δβ i(N-i)/(2N²(N-1)) and β²/2 ≤ -log(1-β) - β ≤ β²/(2(1-β)) (derivations/chains.md §DDPM).
     The bound is two-sided and O(1/N). Planted bug caught: β̄ sampled at i/N (R_i changes sign) or a
     ᾱ without log1p (the float64 rounding of 1 - β is within; a cumprod of β is not)."""
     gap, lower, upper = _ddpm_log_gap(jnp.asarray(beta_min), jnp.asarray(beta_min + delta))
