@@ -11,7 +11,7 @@ linear, so $p_\theta = \mathcal N(\nu, P)$ exactly, where, in reversed time $u =
 $F = -a I + g^2 K$ and $\varphi = -b + g^2 k$ evaluated at $t = T - u$,
 $\nu' = F\nu + \varphi$, $P' = F P + P F^\top + g^2 I$, $\nu(0), P(0)$ those of $\pi$
 (derivations/likelihood_weighting_bound.md). We integrate these with diffrax (8th-order
-Dormand–Prince, rtol = atol = 1e-12), and the right side's time integral, whose integrand is a
+Dormand–Prince, rtol = atol = 1e-12 in float64), and the right side's time integral, whose integrand is a
 closed-form Gaussian expectation, with Gauss–Legendre quadrature.
 """
 
@@ -55,10 +55,21 @@ def exact_score_coeffs(sde: AbstractAffineSDE, dist: Gaussian) -> AffineScoreCoe
 
 
 def reverse_sde_output(
-    sde: AbstractAffineSDE, coeffs: AffineScoreCoeffs, prior: Gaussian, *, rtol: float = 1e-12, atol: float = 1e-12
+    sde: AbstractAffineSDE,
+    coeffs: AffineScoreCoeffs,
+    prior: Gaussian,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> Gaussian:
-    r"""The exact law at $t = 0$ of the reverse SDE with score $K(t)x + k(t)$ started from $x(T) \sim$ `prior`."""
+    r"""The exact law at $t = 0$ of the reverse SDE with score $K(t)x + k(t)$ started from $x(T) \sim$ `prior`.
+
+    `rtol`, `atol` of the moment ODEs default to 1e-12 in float64 and 1e-6 in float32.
+    """
     d, T = prior.dim, sde.T
+    default_tol = 1e-12 if jnp.finfo(prior.mean.dtype).bits == 64 else 1e-6
+    rtol = default_tol if rtol is None else rtol
+    atol = default_tol if atol is None else atol
     eye = jnp.eye(d, dtype=prior.mean.dtype)
 
     def vector_field(u, state, args):
