@@ -129,14 +129,14 @@ def ou_backward_error(n: int, T=OU_T, mean0=DATA_MEAN, std0=DATA_STD):
 
 # name -> (error function, derived order, resolutions N)
 LIMITS = {
-    "ddpm_terminal": (ddpm_terminal_error, 1.0, (1000, 2000, 4000, 8000, 16000)),
-    "ddpm_kernel": (ddpm_kernel_error, 1.0, (1000, 2000, 4000, 8000, 16000)),
+    "ddpm_terminal": (ddpm_terminal_error, 1.0, (2000, 4000, 8000, 16000)),
+    "ddpm_kernel": (ddpm_kernel_error, 1.0, (1000, 2000, 4000, 8000)),
     "ddpm_ancestral": (ddpm_ancestral_error, 1.0, (500, 1000, 2000, 4000)),
-    "smld_kernel": (smld_kernel_error, 1.0, (250, 500, 1000, 2000, 4000)),
-    "ve_euler_maruyama": (ve_euler_maruyama_error, 1.0, (250, 500, 1000, 2000, 4000)),
-    "ou_kernel": (ou_kernel_error, 1.0, (50, 100, 200, 400, 800)),
-    "ou_schedule_kernel": (ou_schedule_kernel_error, 1.0, (50, 100, 200, 400, 800)),
-    "ou_backward": (ou_backward_error, 1.0, (50, 100, 200, 400, 800)),
+    "smld_kernel": (smld_kernel_error, 1.0, (500, 1000, 2000, 4000)),
+    "ve_euler_maruyama": (ve_euler_maruyama_error, 1.0, (500, 1000, 2000, 4000)),
+    "ou_kernel": (ou_kernel_error, 1.0, (100, 200, 400, 800)),
+    "ou_schedule_kernel": (ou_schedule_kernel_error, 1.0, (100, 200, 400, 800)),
+    "ou_backward": (ou_backward_error, 1.0, (100, 200, 400, 800)),
 }
 
 
