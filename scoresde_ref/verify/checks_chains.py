@@ -93,9 +93,10 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for name in LIMITS:
+    for j, name in enumerate(LIMITS):
         ns, errors, fitted, _ = measure(name)
-        ax.loglog(ns, errors, "o-", label=f"{name} (order {fitted:.2f})")
+        style = ["o-", "s--", "^-.", "D:"][j % 4]  # smld_kernel and ve_euler_maruyama share ≈ log(σmax/σmin)/N
+        ax.loglog(ns, errors, style, label=f"{name} (order {fitted:.2f})")
     ns = np.array([50, 16000])
     for c in [1e-1, 1e1]:
         ax.loglog(ns, c / ns, "k:", lw=0.8)
