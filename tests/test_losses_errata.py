@@ -121,3 +121,20 @@ def test_002_ddpm_kernel_argument():
     assert float(jnp.max(jnp.abs(score))) > WRONG  # so the literal target cannot be matched by the score
     target_mean = -(xt - jnp.sqrt(abar) * sr.posterior(vp, dist, xt, t).mean) / (1 - abar)
     np.testing.assert_allclose(target_mean, score, rtol=EXACT)
+
+
+def test_001_dsm_identity_needs_k_at_least_one():
+    """001 "Score matching" L592: the DSM characterisation ∇log p_k = argmin E‖f(X_k) − ∇log p_{k|0}‖²
+    is said to hold ∀k ∈ {0, …, N−1}; it holds for k ∈ {1, …, N}. At k = 0 (t = 0) the kernel is a
+    point mass, s(0) = 0, the target −z/s and E‖∇log p_{0t}‖² = d/s² are infinite and DSM is +∞ for
+    every f; at the last step (k = N, t = T) everything is finite and DSM − ISM = d/s²."""
+    sde, dist = sr.OUSDE(1.0, 2**0.5, T=1.0), gaussian_2d()
+    model = sr.AffineScore(-jnp.eye(2), jnp.zeros(2))
+    x0 = dist.sample(jax.random.key(0), 8)
+    at_zero = sr.loss_terms(jax.random.key(1), sde, model, x0, objective="dsm", weighting="uniform", t=0.0)
+    assert not bool(jnp.any(jnp.isfinite(at_zero))) and not np.isfinite(float(sr.dsm_ism_gap(sde, 0.0, 2)))
+    at_end = sr.loss_terms(jax.random.key(1), sde, model, x0, objective="dsm", weighting="uniform", t=sde.T)
+    assert bool(jnp.all(jnp.isfinite(at_end)))
+    p_T = sr.marginal(sde, dist, sde.T)
+    gap = sr.dsm_affine(sde, dist, sde.T, model.A, model.b) - sr.ism_affine(p_T, model.A, model.b)
+    np.testing.assert_allclose(gap, sr.dsm_ism_gap(sde, sde.T, 2), rtol=1e-13)
