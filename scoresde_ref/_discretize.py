@@ -13,9 +13,9 @@ from ._vp import VPSDE
 _METHODS = ("reference", "euler_maruyama")
 
 
-def _as_float(i):
-    """An integer index (possibly a traced int array) as a float, for strict dtype promotion."""
-    return jnp.asarray(i).astype(jnp.result_type(float))
+def _as_float(i, dtype=None):
+    """An integer index (possibly a traced int array) as a float (`dtype`, default float), for strict promotion."""
+    return jnp.asarray(i).astype(dtype or jnp.result_type(float))
 
 
 class Discretization(eqx.Module):
@@ -39,23 +39,23 @@ class Discretization(eqx.Module):
     n_steps: int = eqx.field(static=True)
     form: str = eqx.field(static=True)
 
-    def t_ref(self, i) -> Scalar:
-        """Time $t'_i = (i-1)T/(N-1)$ at which the VE/VP forms read noise level $i$."""
-        return _as_float(i - 1) * self.sde.T / (self.n_steps - 1)
+    def t_ref(self, i, dtype=None) -> Scalar:
+        """Time $t'_i = (i-1)T/(N-1)$ at which the VE/VP forms read noise level $i$ (in `dtype`, default float)."""
+        return _as_float(i - 1, dtype) * self.sde.T / (self.n_steps - 1)
 
     def __call__(self, x: Vector, i) -> tuple[Vector, Scalar]:
         """`(f_i(x), G_i)` for step $i \\in \\{1, \\dots, N\\}$ (`i` may be traced)."""
         i = check_index(i, self.n_steps, "discretize", lowest=1)
         if self.form == "ve":
-            sigma = self.sde.sigma(self.t_ref(i))
+            sigma = self.sde.sigma(self.t_ref(i, jnp.result_type(x)))
             # σ_{i-1}/σ_i = (σ_max/σ_min)^{-1/(N-1)} for i >= 2 and 0 for i = 1; expm1 keeps G accurate.
             log_rho2 = jnp.where(i == 1, -jnp.inf, -2 * self.sde._log_ratio() / (self.n_steps - 1))
             return jnp.zeros_like(x), sigma * jnp.sqrt(-jnp.expm1(log_rho2))
         if self.form == "vp":
-            beta = self.sde.beta(self.t_ref(i)) / self.n_steps
+            beta = self.sde.beta(self.t_ref(i, jnp.result_type(x))) / self.n_steps
             return jnp.expm1(0.5 * jnp.log1p(-beta)) * x, jnp.sqrt(beta)
         dt = self.sde.T / self.n_steps
-        t = jnp.asarray(i - 1, jnp.result_type(x)) * dt
+        t = _as_float(i - 1, jnp.result_type(x)) * dt
         return self.sde.drift(x, t) * dt, self.sde.diffusion(t) * jnp.sqrt(dt)
 
     def step(self, x: Vector, i, z: Vector) -> Vector:

@@ -256,7 +256,7 @@ EAGER_CASES = [
     (lambda: sr.OUChain(jnp.array([0.1, 0.2]), 3), "n_steps"),
     (lambda: sr.DDPMChain.linear(100).kernel(101), "index i"),
     (lambda: sr.SMLDChain.geometric(10).kernel(-1), "index i"),
-    (lambda: sr.discretize(sr.VPSDE(), 10)(jnp.zeros(1), 0), "index i"),
+    (lambda: sr.discretize(sr.VPSDE(), 100)(jnp.zeros(1), 0), "index i"),
     (lambda: sr.discretize(sr.VPSDE(), 1), "n_steps"),
     (lambda: sr.discretize(sr.VPSDE(), 10, method="heun"), "method"),
 ]
