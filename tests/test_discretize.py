@@ -10,42 +10,30 @@ import scoresde_ref as sr
 N = 500
 
 
-def _same_paths(a, b, rtol):
-    key, x0 = jax.random.key(7), jnp.array([0.3, -0.8])
-    np.testing.assert_allclose(sr.sample_path(key, a, x0), sr.sample_path(key, b, x0), rtol=rtol)
-
-
-def _coefficients(disc):
-    """(x + f_i(x) at x = 1, G_i) for every i: the linear chain coefficients (a_i, b_i) of a discretization."""
+def _assert_is_chain(disc, chain, form, rtol_a, rtol_b, rtol_path):
+    """disc has `form`, its linear coefficients (1 + f_i(1), G_i) are the chain's (a_i, b_i), and both give
+    the same path from the same key."""
+    assert disc.form == form
     f, g = jax.vmap(lambda i: disc(jnp.ones(1), i))(jnp.arange(1, disc.n_steps + 1))
-    return 1 + f[:, 0], g
+    a_c, b_c = chain.coefficients()
+    np.testing.assert_allclose(1 + f[:, 0], a_c, rtol=rtol_a)
+    np.testing.assert_allclose(g, b_c, rtol=rtol_b)
+    key, x0 = jax.random.key(7), jnp.array([0.3, -0.8])
+    np.testing.assert_allclose(sr.sample_path(key, disc, x0), sr.sample_path(key, chain, x0), rtol=rtol_path)
 
 
 def test_ve_reference_form_is_the_smld_chain():
     """discretize(VESDE, N): f = 0, G_i = √(σ_i² - σ_{i-1}²), σ_0 = 0, σ_i = σ((i-1)/(N-1)): the SMLD chain
     SMLDChain.geometric(N, σ_min, σ_max), coefficient by coefficient and path by path (same key).
     Planted bug caught: σ_0 = σ_min (first G = 0) or the index map i/N (then σ_N ≠ σ_max)."""
-    disc = sr.discretize(sr.VESDE(0.01, 50.0), N)
-    assert disc.form == "ve"
-    chain = sr.SMLDChain.geometric(N, 0.01, 50.0)
-    a, g = _coefficients(disc)
-    a_c, b_c = chain.coefficients()
-    np.testing.assert_array_equal(a, a_c)
-    np.testing.assert_allclose(g, b_c, rtol=1e-11)  # the chain's √((1-ρ)(1+ρ)) vs our expm1: ~ulps/(1-ρ)
-    _same_paths(disc, chain, 1e-11)
+    # G: the chain's √((1-ρ)(1+ρ)) vs the discretization's expm1 route differ by ~ulps/(1-ρ) ≈ 1e-13.
+    _assert_is_chain(sr.discretize(sr.VESDE(0.01, 50.0), N), sr.SMLDChain.geometric(N, 0.01, 50.0), "ve", 0, 1e-11, 1e-11)
 
 
 def test_vp_reference_form_is_the_ddpm_chain():
     """discretize(VPSDE, N): f = (√(1-β_i) - 1) x, G = √β_i, β_i = β((i-1)/(N-1))/N: DDPMChain.linear(N).
     Planted bug caught: f = -β_i x/2 (the Euler–Maruyama drift, an O(β²) per-step difference)."""
-    disc = sr.discretize(sr.VPSDE(0.1, 20.0), N)
-    assert disc.form == "vp"
-    chain = sr.DDPMChain.linear(N, 0.1, 20.0)
-    a, g = _coefficients(disc)
-    a_c, b_c = chain.coefficients()
-    np.testing.assert_allclose(a, a_c, rtol=1e-14)
-    np.testing.assert_allclose(g, b_c, rtol=1e-14)
-    _same_paths(disc, chain, 1e-12)
+    _assert_is_chain(sr.discretize(sr.VPSDE(0.1, 20.0), N), sr.DDPMChain.linear(N, 0.1, 20.0), "vp", 1e-14, 1e-14, 1e-12)
 
 
 def test_euler_maruyama_of_ou_is_the_autoregressive_chain():
@@ -53,15 +41,8 @@ def test_euler_maruyama_of_ou_is_the_autoregressive_chain():
     dX = -X dt + √2 dB this is X_{k+1} = (1-γ)X_k + √(2γ) Z with γ = Δt (001 "Modelos en el caso Continuo"):
     OUChain(T/N, N). Planted bug caught: G = g Δt (002 L754's misplaced Δt) or f without Δt."""
     T = 2.0
-    sde = sr.OUSDE(1.0, 2**0.5, T)
-    disc = sr.discretize(sde, N)
-    assert disc.form == "euler_maruyama"
-    chain = sr.OUChain(jnp.asarray(T / N), N)
-    a, g = _coefficients(disc)
-    a_c, b_c = chain.coefficients()
-    np.testing.assert_allclose(a, a_c, rtol=1e-14)
-    np.testing.assert_allclose(g, b_c, rtol=1e-14)
-    _same_paths(disc, chain, 1e-12)
+    disc, chain = sr.discretize(sr.OUSDE(1.0, 2**0.5, T), N), sr.OUChain(jnp.asarray(T / N), N)
+    _assert_is_chain(disc, chain, "euler_maruyama", 1e-14, 1e-14, 1e-12)
 
 
 def test_euler_maruyama_is_left_point_and_forced_by_method():
