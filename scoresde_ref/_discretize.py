@@ -2,6 +2,7 @@
 the paper's reference code (000_cce368350850b628.txt §3.1; the SMLD and DDPM chains of §2.3)."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._chain_base import check_index, check_n_steps
@@ -78,4 +79,9 @@ def discretize(sde: AbstractSDE, n_steps: int, *, method: str = "reference") -> 
     if method == "reference" and isinstance(sde, VESDE | VPSDE):
         form = "ve" if isinstance(sde, VESDE) else "vp"
     n_steps = check_n_steps(n_steps, "discretize", 2 if form != "euler_maruyama" else 1)
+    if form == "vp" and not isinstance(sde.beta_max, jax.core.Tracer) and not sde.beta_max < n_steps:
+        raise ValueError(
+            f"discretize: the VP (DDPM) form needs beta_i = beta(t)/N < 1, i.e. N > beta_max; "
+            f"got N = {n_steps}, beta_max = {float(sde.beta_max):g}"
+        )
     return Discretization(sde, n_steps, form)
