@@ -30,8 +30,8 @@ def test_likelihood_weighting_bound_holds(sde_name):
     SDE's output (moment ODEs, diffrax, rtol 1e-12), the right by quadrature of a closed form.
     The gap is ≥ 0 (beyond the 1e-9 ODE/quadrature error), grows with δ, and the left is > 0
     for δ > 0. Planted bug caught: a reverse drift f + g² s (sign), which makes p_θ far from p_0
-    and breaks the inequality; dropping the ½ (the bound becomes loose but still holds — see the
-    next test, which pins the value)."""
+    and breaks the inequality. (Dropping the ½ of the score term would keep the inequality true;
+    test_score_term_and_kl_against_scipy pins that term's value.)"""
     sde, dist = SDES[sde_name](), gaussian_2d()
     sides = jax.jit(jax.vmap(lambda delta: sr.likelihood_weighting_bound(sde, dist, _perturbed(sde, dist, delta))))(DELTAS)
     assert jnp.all(sides["gap"] >= -1e-9), sides

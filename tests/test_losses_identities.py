@@ -155,19 +155,24 @@ def test_gmm_dsm_minimiser_over_all_functions(getkey):
     np.testing.assert_allclose(s_star(x, t), sr.marginal(sde, dist, t).score(x), rtol=1e-10)
 
     h = lambda x, t_: jnp.array([jnp.sin(x[0]), 0.5 * x[0] * x[1]])  # noqa: E731
-    x0 = dist.sample(getkey(), n)
-    key = getkey()
-    base = sr.loss_terms(key, sde, s_star, x0, objective="dsm", weighting="uniform", t=t)
-    moved = sr.loss_terms(key, sde, lambda x, t_: s_star(x, t_) + h(x, t_), x0, objective="dsm", weighting="uniform", t=t)
-    # E‖h(x_t)‖² under p_t, by quadrature (h² is smooth): the excess must equal it.
-    p_t = sr.marginal(sde, dist, t)
-    h2 = sr.gauss_hermite_expectation(lambda x: jnp.sum(h(x, t) ** 2), p_t, 40)
+    x0, key = dist.sample(getkey(), n), getkey()
+
+    @jax.jit
+    def routes(key, x0):
+        base = sr.loss_terms(key, sde, s_star, x0, objective="dsm", weighting="uniform", t=t)
+        moved = sr.loss_terms(
+            key, sde, lambda x, t_: s_star(x, t_) + h(x, t_), x0, objective="dsm", weighting="uniform", t=t
+        )
+        p_t = sr.marginal(sde, dist, t)
+        h2 = sr.gauss_hermite_expectation(lambda x: jnp.sum(h(x, t) ** 2), p_t, 40)  # E‖h(x_t)‖², smooth h
+        A_aff, b_aff = sr.dsm_affine_minimiser(sde, dist, t)
+        excess = sr.gauss_hermite_expectation(lambda x: jnp.sum((A_aff @ x + b_aff - p_t.score(x)) ** 2), p_t, 60)
+        return base, moved, h2, excess, sr.dsm_affine(sde, dist, t, A_aff, b_aff)
+
+    base, moved, h2, excess, dsm_affine = routes(key, x0)
     mean, se = sr.mean_and_stderr(moved - base)
     assert abs(float(mean - h2)) < 5 * float(se)
-
-    A_aff, b_aff = sr.dsm_affine_minimiser(sde, dist, t)
-    excess = sr.gauss_hermite_expectation(lambda x: jnp.sum((A_aff @ x + b_aff - p_t.score(x)) ** 2), p_t, 60)
-    dsm_gap = sr.dsm_affine(sde, dist, t, A_aff, b_aff) - jnp.mean(base)
+    dsm_gap = dsm_affine - jnp.mean(base)
     _, se_base = sr.mean_and_stderr(base)
-    assert float(excess) > 0.05  # the affine family cannot represent the mixture's score
+    assert float(excess) > 0.1  # (0.149) the affine family cannot represent the mixture's score
     assert abs(float(dsm_gap - excess)) < 5 * float(se_base)
