@@ -22,6 +22,7 @@ from ._chain_run import chain_path as chain_path
 from ._chain_run import propagate_moments as propagate_moments
 from ._chain_run import sample_path as sample_path
 from ._chain_run import sample_reverse_path as sample_reverse_path
+from ._ddim import ddim_sample as ddim_sample
 from ._ddpm_chain import cosine_log_alpha_bar as cosine_log_alpha_bar
 from ._ddpm_chain import DDPMChain as DDPMChain
 from ._discrete_losses import ddpm_loss as ddpm_loss
@@ -81,6 +82,8 @@ from ._sampler_law import pc_sampler_law as pc_sampler_law
 from ._sde_base import AbstractAffineSDE as AbstractAffineSDE
 from ._sde_base import AbstractLinearSDE as AbstractLinearSDE
 from ._sde_base import AbstractSDE as AbstractSDE
+from ._sde_solvers import rk1_003_step as rk1_003_step
+from ._sde_solvers import sde_sample as sde_sample
 from ._smld_chain import SMLDChain as SMLDChain
 from ._time_sampling import mean_and_stderr as mean_and_stderr
 from ._time_sampling import sample_times as sample_times
