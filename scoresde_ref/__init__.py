@@ -76,6 +76,7 @@ from ._pc_sampler import pc_sample as pc_sample
 from ._reverse import Flow as Flow
 from ._reverse import probability_flow_drift as probability_flow_drift
 from ._reverse import reverse_drift as reverse_drift
+from ._reverse import reverse_drift_matrix as reverse_drift_matrix
 from ._reverse import TimeReversedSDE as TimeReversedSDE
 from ._sampler_law import ode_sampler_law as ode_sampler_law
 from ._sampler_law import pc_sampler_law as pc_sampler_law

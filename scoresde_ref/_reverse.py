@@ -19,6 +19,14 @@ def reverse_drift(sde: AbstractSDE, score_fn: ScoreFn, x: Vector, t: ScalarLike)
     return sde.drift(x, t) - sde.diffusion(t) ** 2 * score_fn(x, t)
 
 
+def reverse_drift_matrix(drift_fn, G_fn, score_fn: ScoreFn, x: Vector, t: ScalarLike) -> Vector:
+    r"""$f(x, t) - G(t)G(t)^\top s(x, t)$: the reverse-time drift for a matrix diffusion
+    $dx = f\,dt + G(t)\,dw$ (000_cce368350850b628.txt §3.1), `G_fn(t)` of shape `(d, m)`.
+    With $G = g I$ it is `reverse_drift`."""
+    G = G_fn(t)
+    return drift_fn(x, t) - G @ (G.T @ score_fn(x, t))
+
+
 def probability_flow_drift(sde: AbstractSDE, score_fn: ScoreFn, x: Vector, t: ScalarLike) -> Vector:
     r"""$f(x, t) - \tfrac12 g(t)^2\,s(x, t)$, the velocity of the probability-flow ODE."""
     return sde.drift(x, t) - 0.5 * sde.diffusion(t) ** 2 * score_fn(x, t)

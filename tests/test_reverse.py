@@ -51,3 +51,18 @@ def test_reverse_drift_definition():
     f, g2 = sde.drift(x, t), sde.diffusion(t) ** 2
     np.testing.assert_allclose(sr.reverse_drift(sde, score, x, t), f - g2 * score(x, t), rtol=1e-15)
     np.testing.assert_allclose(sr.probability_flow_drift(sde, score, x, t), f - 0.5 * g2 * score(x, t), rtol=1e-15)
+
+
+def test_reverse_drift_matrix_form():
+    """f − G Gᵀ s (000 §3.1) equals reverse_drift when G = g I, and uses G Gᵀ (not GᵀG) for a
+    non-square G: planted bug caught, the transposed product of 001's generator (ERRATA E16)."""
+    sde = sr.VPSDE()
+    score = lambda x, t: jnp.sin(x) + t  # noqa: E731
+    x, t = jnp.array([0.3, -0.7]), 0.42
+    g = sde.diffusion(t)
+    np.testing.assert_allclose(
+        sr.reverse_drift_matrix(sde.drift, lambda s: g * jnp.eye(2), score, x, t), sr.reverse_drift(sde, score, x, t), rtol=1e-14
+    )
+    G = jnp.array([[1.0, 0.5, 0.0], [0.0, 2.0, 1.0]])  # (d, m) = (2, 3)
+    out = sr.reverse_drift_matrix(sde.drift, lambda s: G, score, x, t)
+    np.testing.assert_allclose(out, sde.drift(x, t) - G @ G.T @ score(x, t), rtol=1e-14)
