@@ -169,3 +169,38 @@ def test_001_kernel_score_noise_form():
         score = sde.kernel_score(m * x0 + s * z, x0, t)
         np.testing.assert_allclose(score, -z / s, rtol=1e-13)
         assert float(jnp.max(jnp.abs(score - (-z / s**2)))) > WRONG
+
+
+def test_000_smld_perturbation_kernel_is_centred_at_the_data():
+    """000 appendix A: p_σ(x̃ | x) = MVN(x̃; 0, σ² I) (mean 0). With that kernel the DSM target
+    −x̃/σ² averages (Tweedie) to a wrong score for data with a non-zero mean; the kernel centred at
+    x gives E[−(x̃ − x)/σ² | x̃] = ∇log p_σ(x̃)."""
+    sde, dist = sr.BrownianMotion(sigma=1.0), gaussian_2d()  # dx = dw: x̃ = x + σ z with σ² = t
+    t = 0.3
+    x_tilde = jnp.array([0.8, -0.2])
+    exact = sr.marginal(sde, dist, t).score(x_tilde)
+    _, s = sde.kernel(t)
+    posterior_mean = sr.posterior(sde, dist, x_tilde, t).mean
+    ours = -(x_tilde - posterior_mean) / s**2
+    doc = -x_tilde / s**2  # the kernel score of MVN(x̃; 0, σ²I) does not depend on x
+    np.testing.assert_allclose(ours, exact, rtol=1e-12, atol=1e-12 * float(jnp.max(jnp.abs(exact))))
+    assert float(jnp.max(jnp.abs(doc - exact))) > WRONG
+
+
+def test_001_ou_closed_form_holds_in_law_only(getkey):
+    """001 "Análisis del proceso Ornstein-Uhlenbeck": X_t = e^{-t}X_0 + B_{1−e^{−2t}} has the right law at
+    each t, but as a process Cov(X_s, X_t) = 1 − e^{−2 min(s,t)} (X_0 = 0), whereas the OU process has
+    e^{−(t−s)}(1 − e^{−2s}). Simulated OU pairs (Markov property, exact kernels, n = 200,000) match
+    the latter within 5 SE and not the former."""
+    sde = sr.OUSDE(1.0, 2**0.5, T=2.0)
+    s_, t_ = 0.3, 1.0
+    n = 200_000
+    x0 = jnp.zeros((n, 1))
+    xs = jax.vmap(sde.perturb, (0, 0, None))(jax.random.split(getkey(), n), x0, s_)
+    xt = jax.vmap(sde.perturb, (0, 0, None))(jax.random.split(getkey(), n), xs, t_ - s_)
+    cov_mc = float(jnp.mean(xs * xt))
+    se = float(jnp.std(xs * xt)) / np.sqrt(n)
+    ou = np.exp(-(t_ - s_)) * (1 - np.exp(-2 * s_))
+    doc = 1 - np.exp(-2 * s_)
+    assert abs(cov_mc - ou) < 5 * se
+    assert abs(cov_mc - doc) > 20 * se
