@@ -22,7 +22,7 @@ def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
     return check(chol, jnp.all(jnp.isfinite(chol)), f"{owner}: {name} must be positive definite")
 
 
-def _inverse_cholesky(chol: Matrix) -> Matrix:
+def inverse_cholesky(chol: Matrix) -> Matrix:
     """$L^{-1}$ by a triangular solve. It does not depend on $x$, so under `vmap` over examples it
     is computed once and each example costs two matrix-vector products (not two batched solves)."""
     eye = jnp.eye(chol.shape[-1], dtype=chol.dtype)
@@ -31,14 +31,14 @@ def _inverse_cholesky(chol: Matrix) -> Matrix:
 
 def gaussian_log_prob(x: Vector, mean: Vector, chol: Matrix) -> Scalar:
     r"""$\log \mathcal N(x; \mu, LL^\top) = -\tfrac12\|L^{-1}(x-\mu)\|^2 - \sum_i \log L_{ii} - \tfrac d2 \log 2\pi$."""
-    z = _inverse_cholesky(chol) @ (x - mean)
+    z = inverse_cholesky(chol) @ (x - mean)
     d = x.shape[-1]
     return -0.5 * jnp.sum(z**2) - jnp.sum(jnp.log(jnp.diagonal(chol))) - 0.5 * d * jnp.log(2 * jnp.pi)
 
 
 def gaussian_score(x: Vector, mean: Vector, chol: Matrix) -> Vector:
     r"""$\nabla \log \mathcal N(x; \mu, \Sigma) = -L^{-\top}L^{-1}(x - \mu)$."""
-    inv = _inverse_cholesky(chol)
+    inv = inverse_cholesky(chol)
     return -(inv.T @ (inv @ (x - mean)))
 
 

@@ -10,7 +10,7 @@ from jax.scipy.special import logsumexp
 
 from ._custom_types import Batch, Key, Scalar, ScalarLike, Vector
 from ._distribution_base import AbstractDensity, check_weights, sample_components
-from ._gaussian import cholesky_checked, gaussian_log_prob, gaussian_score
+from ._gaussian import cholesky_checked, inverse_cholesky
 from ._validation import check
 
 
@@ -66,13 +66,26 @@ class GaussianMixture(AbstractMixture):
         self.means, self.covs = means, covs
         self.chols = cholesky_checked(covs, "GaussianMixture", "covs")
 
+    def _whitened(self, x: Vector) -> tuple[jax.Array, jax.Array]:
+        """$L_k^{-1}$ (independent of $x$: hoisted out of a `vmap` over examples) and $z_k = L_k^{-1}(x - \\mu_k)$."""
+        inv = jax.vmap(inverse_cholesky)(self.chols)
+        return inv, jnp.einsum("kij,kj->ki", inv, x[None] - self.means)
+
+    def _log_probs_from(self, z: jax.Array) -> jax.Array:
+        d = self.dim
+        log_det = jnp.sum(jnp.log(jnp.diagonal(self.chols, axis1=-2, axis2=-1)), axis=-1)
+        return -0.5 * jnp.sum(z**2, axis=-1) - log_det - 0.5 * d * jnp.log(2 * jnp.pi)
+
     def component_log_probs(self, x: Vector) -> jax.Array:
         """$(\\log \\mathcal N(x; \\mu_k, \\Sigma_k))_k$, shape `(K,)`."""
-        return jax.vmap(gaussian_log_prob, (None, 0, 0))(x, self.means, self.chols)
+        return self._log_probs_from(self._whitened(x)[1])
 
     def score(self, x: Vector) -> Vector:
-        scores = jax.vmap(gaussian_score, (None, 0, 0))(x, self.means, self.chols)
-        return self.responsibilities(x) @ scores
+        # One whitening z_k = L_k^{-1}(x - mu_k) serves the responsibilities and the component
+        # scores -L_k^{-T} z_k: the same arithmetic as the closed form, without recomputation.
+        inv, z = self._whitened(x)
+        r = jax.nn.softmax(jnp.log(self.weights) + self._log_probs_from(z))
+        return -jnp.einsum("k,kji,kj->i", r, inv, z)
 
     def sample(self, key: Key, n: int) -> Batch:
         key_k, key_z = jax.random.split(key)
