@@ -86,7 +86,10 @@ def _tweedie_routes(sde, dist, x, t):
     m, s = sde.kernel(t)
     score = sr.marginal(sde, dist, t).score(x)
     post = sr.posterior(sde, dist, x, t)
-    return score, -(x - m * post.mean - sde.kernel_offset(t)) / s**2
+    c = sde.kernel_offset(t)
+    # Both routes cancel terms of size (|x| + |m E[X0|x]| + |c|)/s²: rounding is relative to that.
+    scale = (jnp.max(jnp.abs(x)) + jnp.max(jnp.abs(m * post.mean)) + jnp.max(jnp.abs(c))) / s**2
+    return score, -(x - m * post.mean - c) / s**2, scale
 
 
 @pytest.mark.parametrize("sde_name", sorted(sde_zoo()))
@@ -97,13 +100,14 @@ def test_tweedie_identity_exact(sde_name, data_name, u, x0, x1):
 
     Left: the score of the pushed-forward family (responsibilities, Cholesky). Right: the
     posterior mean (Kalman update, reweighted points). Two routes sharing no formula; they
-    agree to rounding, amplified by 1/s² at small t (rtol 1e-8, atol 1e-8·|score|).
+    agree to rounding of the cancelling terms (|x| + |m E[X0|x]| + |c|)/s² (atol 1e-10 of that
+    scale; rtol 1e-8 for the conditioning of the Kalman solve).
     Planted bug caught: a posterior using p_0's responsibilities instead of p_t's."""
     sde, dist = sde_zoo()[sde_name], DATA[data_name]()
     t = jnp.asarray(u * sde.T)
     x = jnp.array([x0, x1])
-    score, tweedie = _tweedie_routes(sde, dist, x, t)
-    np.testing.assert_allclose(score, tweedie, rtol=1e-8, atol=1e-8 * float(jnp.max(jnp.abs(score))))
+    score, tweedie, scale = _tweedie_routes(sde, dist, x, t)
+    np.testing.assert_allclose(score, tweedie, rtol=1e-8, atol=1e-10 * float(scale))
 
 
 @pytest.mark.parametrize("data_name", ["gaussian", "gmm", "empirical"])
