@@ -204,3 +204,26 @@ def test_001_ou_closed_form_holds_in_law_only(getkey):
     doc = 1 - np.exp(-2 * s_)
     assert abs(cov_mc - ou) < 5 * se
     assert abs(cov_mc - doc) > 20 * se
+
+
+def test_001_gan_value_at_the_optimal_discriminator():
+    """001 "Definición Formal de una GAN": V(μ_G, D*) = JS(π, μ_G) − 2 ln 2. With the (normalised)
+    Jensen–Shannon divergence JS = ½KL(π‖m) + ½KL(μ_G‖m), m = (π + μ_G)/2, the value is
+    2 JS − 2 ln 2, with minimum −ln 4 at μ_G = π. Checked by quadrature on 1-D Gaussians."""
+    import scipy.stats
+
+    def value_and_js(mu_g, sd_g):
+        p = scipy.stats.norm(0.0, 1.0).pdf
+        q = scipy.stats.norm(mu_g, sd_g).pdf
+        m = lambda x: 0.5 * (p(x) + q(x))  # noqa: E731
+        quad = lambda f: scipy.integrate.quad(f, -30, 30, limit=400, epsabs=1e-13, epsrel=1e-12)[0]  # noqa: E731
+        d_star = lambda x: p(x) / (p(x) + q(x))  # noqa: E731
+        v = quad(lambda x: p(x) * np.log(d_star(x)) + q(x) * np.log(1 - d_star(x)))
+        js = 0.5 * quad(lambda x: p(x) * np.log(p(x) / m(x))) + 0.5 * quad(lambda x: q(x) * np.log(q(x) / m(x)))
+        return v, js
+
+    v, js = value_and_js(1.5, 0.7)
+    assert abs(v - (js - 2 * np.log(2))) > WRONG
+    np.testing.assert_allclose(v, 2 * js - 2 * np.log(2), rtol=1e-9)
+    v0, js0 = value_and_js(0.0, 1.0)
+    np.testing.assert_allclose([v0, js0], [-np.log(4), 0.0], atol=1e-10)
