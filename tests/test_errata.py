@@ -213,13 +213,15 @@ def test_001_gan_value_at_the_optimal_discriminator():
     import scipy.stats
 
     def value_and_js(mu_g, sd_g):
-        p = scipy.stats.norm(0.0, 1.0).pdf
-        q = scipy.stats.norm(mu_g, sd_g).pdf
-        m = lambda x: 0.5 * (p(x) + q(x))  # noqa: E731
-        quad = lambda f: scipy.integrate.quad(f, -30, 30, limit=400, epsabs=1e-13, epsrel=1e-12)[0]  # noqa: E731
-        d_star = lambda x: p(x) / (p(x) + q(x))  # noqa: E731
-        v = quad(lambda x: p(x) * np.log(d_star(x)) + q(x) * np.log(1 - d_star(x)))
-        js = 0.5 * quad(lambda x: p(x) * np.log(p(x) / m(x))) + 0.5 * quad(lambda x: q(x) * np.log(q(x) / m(x)))
+        lp = scipy.stats.norm(0.0, 1.0).logpdf
+        lq = scipy.stats.norm(mu_g, sd_g).logpdf
+        lm = lambda x: np.logaddexp(lp(x), lq(x)) - np.log(2)  # noqa: E731
+        # both densities are below 1e-30 outside [-12, 12]: the truncation error is negligible
+        quad = lambda f: scipy.integrate.quad(f, -12, 12, limit=400, epsabs=1e-13, epsrel=1e-12)[0]  # noqa: E731
+        log_d = lambda x: lp(x) - np.logaddexp(lp(x), lq(x))  # noqa: E731  log D*
+        log_1md = lambda x: lq(x) - np.logaddexp(lp(x), lq(x))  # noqa: E731  log(1 − D*)
+        v = quad(lambda x: np.exp(lp(x)) * log_d(x) + np.exp(lq(x)) * log_1md(x))
+        js = 0.5 * quad(lambda x: np.exp(lp(x)) * (lp(x) - lm(x))) + 0.5 * quad(lambda x: np.exp(lq(x)) * (lq(x) - lm(x)))
         return v, js
 
     v, js = value_and_js(1.5, 0.7)
