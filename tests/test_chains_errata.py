@@ -159,3 +159,42 @@ def test_001_autoregressive_chain_needs_abs_alpha_below_one():
             assert "gamma" in str(err)
         else:
             raise AssertionError("OUChain accepted gamma outside (0, 2)")
+
+
+def test_001_backward_loop_ends_at_x0_not_x1():
+    """001 "¿Y ahora qué?" (L686, L698): after X_k = X_{k+1} + γ{X_{k+1} + 2s(kγ, X_{k+1})} + √(2γ)Z_{k+1} from
+    X_N ∼ μ_Z, "X_1 se distribuirá aproximadamente según π". The loop's last output X_0 is the one with law π
+    = p_0; X_1 has the law p_1 of one noising step. With the exact backward kernels p_{k|k+1} (Gaussian data
+    N(μ, s_0²), exact moment recursion from the exact p_N) the loop reproduces p_k at every k: X_0 matches π
+    to rounding, X_1 misses π's mean by γμ."""
+    gamma, n, mu, v0 = 0.05, 60, 1.5, 0.4
+    chain = sr.OUChain(gamma, n)
+    m, s = chain.kernels()
+    v = m**2 * v0 + s**2  # Var X_k
+    mean, var = m[-1] * mu, v[-1]
+    out = {}
+    for k in range(n - 1, -1, -1):  # X_k | X_{k+1} by Gaussian conditioning of (X_k, X_{k+1})
+        gain = (1 - gamma) * v[k] / v[k + 1]
+        mean = m[k] * mu + gain * (mean - m[k + 1] * mu)
+        var = gain**2 * var + v[k] - gain * (1 - gamma) * v[k]
+        out[k] = (float(mean), float(var))
+    np.testing.assert_allclose(out[0], (mu, v0), rtol=1e-12)
+    np.testing.assert_allclose(out[1], (m[1] * mu, v[1]), rtol=1e-12)
+    assert abs(out[1][0] - mu) > 0.99 * gamma * mu  # the document's X_1 is not π-distributed
+
+
+def test_002_vp_chain_square_roots_cover_the_coefficients_only():
+    """002 "Variance preserving SDEs (DDPM)" (L815) rewrites the chain as √(1 − β̄_i/L · x_{i−1}) + √(β̄_i/L · z_{i−1}),
+    the roots running over x_{i−1} and z_{i−1} (as E33's L750 for SMLD). Read as printed it is not even real for
+    x_{i−1} < 0 or z < 0, and where it is, it is not the DDPM step: its mean from x_{i−1} = 4 is not √(1 − β_i)·4. The
+    chain is √(1 − β̄_i/L)·x_{i−1} + √(β̄_i/L)·z_{i−1} (L804), the law N(√(1 − β_i)x_{i−1}, β_i I)."""
+    chain = sr.DDPMChain.linear(N, 0.1, 20.0)
+    i, beta = 500, float(chain.betas[499])
+    z = jax.random.normal(jax.random.key(0), (200_000, 1))
+    for x in [-1.0, 4.0]:
+        doc = jnp.sqrt((1 - beta) * x) + jnp.sqrt(beta * z)
+        ours = jax.vmap(lambda zz: chain.step(jnp.array([x]), i, zz))(z)
+        np.testing.assert_allclose(ours, np.sqrt(1 - beta) * x + np.sqrt(beta) * z, rtol=1e-13)
+        assert float(jnp.mean(jnp.isnan(doc))) > 0.4  # the roots of negative numbers
+    doc = jnp.sqrt((1 - beta) * 4.0) + jnp.sqrt(beta * jnp.abs(z))  # even on the real branch
+    assert abs(float(jnp.mean(doc)) - np.sqrt(1 - beta) * 4.0) > 1.0

@@ -229,3 +229,22 @@ def test_001_gan_value_at_the_optimal_discriminator():
     np.testing.assert_allclose(v, 2 * js - 2 * np.log(2), rtol=1e-9)
     v0, js0 = value_and_js(0.0, 1.0)
     np.testing.assert_allclose([v0, js0], [-np.log(4), 0.0], atol=1e-10)
+
+
+def test_000_prior_is_not_an_invariant_law_of_every_sde():
+    """000 §2.1 (L61): "escolhemos a SDE de modo a termos uma distribuição invariante conhecida γ … e
+    usamos que p_T ≈ γ". Of the three SDEs of its §2.3 only VP has its prior as an invariant law: started
+    from N(0, I), VP stays at variance 1, while sub-VP (variance e^{−B} + (1 − e^{−B})²) and VE (variance
+    σ_max² + σ(t)² − σ(0)², growing without bound) leave their priors. Their priors are approximations of
+    p_T, not invariant laws. The document's claim, "π is invariant", fails for sub-VP and VE."""
+    dist_of = lambda sde: sr.Gaussian(jnp.zeros(2), sde.prior_std**2 * jnp.eye(2))  # noqa: E731
+    vp, sub, ve = sr.VPSDE(), sr.SubVPSDE(), sr.VESDE(0.01, 50.0)
+    for t in [0.3, 0.5]:  # sub-VP returns towards N(0, I) as B(t) grows: the prior is its limit, not invariant
+        np.testing.assert_allclose(sr.marginal(vp, dist_of(vp), t).cov, jnp.eye(2), rtol=1e-13)
+        B = sub.integrated_beta(t)
+        var_sub = sr.marginal(sub, dist_of(sub), t).cov[0, 0]
+        np.testing.assert_allclose(var_sub, jnp.exp(-B) + (1 - jnp.exp(-B)) ** 2, rtol=1e-13)
+        assert abs(float(var_sub) - 1) > WRONG
+    # VE over [0, T]: the variance goes from σ_max² to 2σ_max² − σ_min², double the prior's.
+    var_ve = sr.marginal(ve, dist_of(ve), 1.0).cov[0, 0] / 50.0**2
+    np.testing.assert_allclose(var_ve, 2 - (0.01 / 50.0) ** 2, rtol=1e-13)

@@ -138,3 +138,49 @@ def test_001_dsm_identity_needs_k_at_least_one():
     p_T = sr.marginal(sde, dist, sde.T)
     gap = sr.dsm_affine(sde, dist, sde.T, model.A, model.b) - sr.ism_affine(p_T, model.A, model.b)
     np.testing.assert_allclose(gap, sr.dsm_ism_gap(sde, sde.T, 2), rtol=1e-13)
+
+
+def test_002_ddpm_recap_averages_x0_over_the_posterior():
+    """002 "(Recap) Foundation of DDPM" (L529): argmin_θ D(q(x_{t−1}|x_t) ‖ p_θ(x_{t−1}|x_t)) =
+    argmin_θ E_{x_0∼p_data}[D(q(x_{t−1}|x_t, x_0) ‖ p_θ(x_{t−1}|x_t))]. For a given x_t the average over x_0
+    must be under the posterior q(x_0|x_t) (or both sides averaged over x_t with x_0 drawn jointly): then
+    E_{x_0|x_t} KL(q(·|x_t, x_0) ‖ p) = KL(q(·|x_t) ‖ p) + a θ-free term. One 1-D DDPM step on N(0.8, 0.5)
+    data, p_θ = N(μ, β_t): the minimisers over μ (found by scipy, objectives by 40-node Gauss–Hermite in x_0)
+    agree with the posterior average and differ from the document's p_data average."""
+    import scipy.optimize
+
+    mu0, v0, abar_prev, beta = 0.8, 0.5, 0.7, 0.05
+    alpha = 1 - beta
+    abar = alpha * abar_prev
+    xt = -0.4
+    # q(x_{t-1} | x_t, x_0) = N(A x_t + C x_0, β̃) (Bayes on the two Gaussian kernels; derivations/samplers.md §2)
+    A, C = np.sqrt(alpha) * (1 - abar_prev) / (1 - abar), np.sqrt(abar_prev) * beta / (1 - abar)
+    beta_tilde = beta * (1 - abar_prev) / (1 - abar)
+    # posterior of x_0 given x_t: x_t = √ᾱ x_0 + √(1 − ᾱ) z
+    gain = np.sqrt(abar) * v0 / (abar * v0 + 1 - abar)
+    post_mean, post_var = mu0 + gain * (xt - np.sqrt(abar) * mu0), v0 - gain * np.sqrt(abar) * v0
+    # q(x_{t-1} | x_t) from the joint Gaussian of (x_{t-1}, x_t)
+    m_prev, v_prev = np.sqrt(abar_prev) * mu0, abar_prev * v0 + 1 - abar_prev
+    cov, v_t = np.sqrt(alpha) * v_prev, alpha * v_prev + beta
+    q_mean, q_var = m_prev + cov / v_t * (xt - np.sqrt(alpha) * m_prev), v_prev - cov**2 / v_t
+
+    def kl(m1, v1, m2, v2):
+        return 0.5 * (v1 / v2 + (m1 - m2) ** 2 / v2 - 1 + np.log(v2 / v1))
+
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+    weights = weights / weights.sum()
+
+    def averaged(mu, mean_x0, var_x0):  # E_{x_0 ∼ N(mean_x0, var_x0)} KL(q(·|x_t, x_0) ‖ N(μ, β))
+        x0 = mean_x0 + np.sqrt(var_x0) * nodes
+        return weights @ kl(A * xt + C * x0, beta_tilde, mu, beta)
+
+    argmin = lambda f: scipy.optimize.minimize_scalar(f, bracket=(-3, 3), tol=1e-12).x  # noqa: E731
+    left = argmin(lambda mu: kl(q_mean, q_var, mu, beta))
+    right_posterior = argmin(lambda mu: averaged(mu, post_mean, post_var))
+    right_document = argmin(lambda mu: averaged(mu, mu0, v0))
+    np.testing.assert_allclose(left, q_mean, atol=1e-7)
+    np.testing.assert_allclose(right_posterior, left, atol=1e-7)
+    assert abs(right_document - left) > WRONG
+    # the objectives themselves differ by a μ-free constant under the posterior average
+    gaps = [averaged(mu, post_mean, post_var) - kl(q_mean, q_var, mu, beta) for mu in (-1.0, 0.0, 2.0)]
+    np.testing.assert_allclose(gaps, gaps[0], rtol=1e-12)
