@@ -352,12 +352,13 @@ def test_langevin_invariance_and_ula_bias():
 
 def test_euler_maruyama_local_error_of_the_reverse_variance():
     """samplers.md §5: one reverse Euler–Maruyama step of size h from the exact N(μ, Σ) (scalar), x' = (1 − ah − hg²/Σ)x + … +
-    g√h z, has variance Σ − h(2aΣ + g²) + O(h²) = Σ_{t−h} + O(h²) (local error O(h²): weak order 1). Planted bug: 002's
-    z ~ N(0, Δt I) on top of √Δt (E29), which removes the g²h term."""
+    g√h z, has variance Σ − h(2aΣ + g²) + O(h²) = Σ_{t−h} + O(h²) (local error O(h²): weak order 1). Planted bugs: 002's
+    z ~ N(0, Δt I) on top of √Δt (E29), which removes the g²h term; and 002 L480's naive reversal without the score
+    ("This does not work", rightly), which adds g²h where the reverse step must remove it."""
     a, g, Sigma = sp.symbols("a g Sigma", positive=True)
     M = 1 - a * h - h * g**2 / Sigma
-    for noise_var, ok in [(g**2 * h, True), (g**2 * h**2, False)]:
-        var = M**2 * Sigma + noise_var
+    naive = (1 - a * h) ** 2 * Sigma + g**2 * h  # 002 L480: x_{i-1} = x_i − Δt f − g√Δt z, no score
+    for var, ok in [(M**2 * Sigma + g**2 * h, True), (M**2 * Sigma + g**2 * h**2, False), (naive, False)]:
         first = sp.series(var, h, 0, 2).removeO()
         assert _zero(first - (Sigma - h * (2 * a * Sigma + g**2))) is ok
 
@@ -371,3 +372,18 @@ def test_brownian_density_and_vp_variance():
     assert sp.simplify(sp.integrate(gauss / sp.sqrt(2 * tp), (x, -sp.oo, sp.oo)) - sp.sqrt(sp.pi)) == 0
     B, var0 = sp.symbols("B var0", positive=True)
     assert _zero(sp.exp(-B) * var0 + 1 - sp.exp(-B) - (1 + sp.exp(-B) * (var0 - 1)))
+
+
+def test_score_ignores_the_normalising_constant_and_multidim_fokker_planck_traces():
+    """000 L33 and 003 L84: ∇log(p/Z) = ∇log p (∇log Z_θ = 0: scores need no normalisation); 002 L387: the diffusion term
+    ½Σ_ij ∂_ij p Σ_k g_ik g_jk = ½Tr(gg^T∇²p) = ½Tr(g^T∇²p g) (fokker_planck.md §1, 3×3 symbolic g and Hessian).
+    Planted bug: 001 L725's Σ = σ^Tσ for a non-square σ (E16), which does not even pair with ∇²p."""
+    Z = sp.Symbol("Z", positive=True)
+    f = sp.Function("f")(x, y)
+    assert _zero(sp.diff(sp.log(sp.exp(-f) / Z), x) - sp.diff(sp.log(sp.exp(-f)), x))
+    g = sp.Matrix(3, 3, sp.symbols("g0:9", real=True))
+    H = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"H{min(i, j)}{max(i, j)}", real=True))
+    double_sum = sum(H[i, j] * sum(g[i, k] * g[j, k] for k in range(3)) for i in range(3) for j in range(3))
+    assert _zero(double_sum - (g * g.T * H).trace()) and _zero(double_sum - (g.T * H * g).trace())
+    wide = sp.Matrix(3, 2, sp.symbols("w0:6", real=True))  # σ ∈ R^{3×2}: σσ^T is 3×3, σ^Tσ is 2×2
+    assert (wide * wide.T).shape == H.shape and (wide.T * wide).shape != H.shape

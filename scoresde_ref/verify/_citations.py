@@ -1,0 +1,140 @@
+r"""The tests cited by `derivations/README.md` (the index) and `derivations/ERRATA.md`, and whether they exist.
+
+Used by the `derivations/index_*` checks of `scoresde-ref verify` and by `tests/test_derivations_index.py`.
+Citations are read from backtick spans:
+
+- `tests/test_x.py::test_name` or `test_x.py::test_name` cites a test in that file and makes the file current;
+- `::test_name` cites a test in the current file (the last file named on the same line);
+- a bare `test_name` cites a test that must exist in some test file (ERRATA's summary: tests/test_errata.py);
+- `tests/test_x.py` alone cites the file.
+
+The files live in a repository checkout (`derivations/`, `tests/` next to the package); `repo_root()` is `None`
+when the package runs from an installation without them.
+"""
+
+import dataclasses
+import pathlib
+import re
+
+_SPAN = re.compile(r"`([^`]+)`")
+_FILE = re.compile(r"^(?:tests/)?(test_\w+\.py)(?:::(test_\w+))?")
+_MORE = re.compile(r"^::(test_\w+)")
+_BARE = re.compile(r"^(test_\w+)$")
+_DEF = re.compile(r"^def (test_\w+)\(", re.MULTILINE)
+
+INDEX_HEADER = "| line | formula / claim | derivation | code | test / status |"
+STATUSES = ("out of scope", "issue 6 (in progress)", "issue 7 (in progress)", "verify:")
+
+
+@dataclasses.dataclass(frozen=True)
+class Citation:
+    """One cited test: `file` (e.g. `test_errata.py`, or `None` for a bare name), `name` (or `None` for a file)."""
+
+    source: str
+    line: int
+    file: str | None
+    name: str | None
+
+    def __str__(self) -> str:
+        where = f"tests/{self.file}" if self.file else "tests/*"
+        return f"{self.source}:{self.line}: {where}" + (f"::{self.name}" if self.name else "")
+
+
+def repo_root() -> pathlib.Path | None:
+    """The repository checkout holding this package, `derivations/` and `tests/`; `None` if absent."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    if (root / "derivations" / "README.md").is_file() and (root / "tests").is_dir():
+        return root
+    return None
+
+
+def citations(text: str, source: str) -> list[Citation]:
+    """Every test citation in a markdown `text` (see the module docstring), with its 1-based line number."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        current = None
+        for span in _SPAN.findall(line):
+            span = span.strip()
+            if m := _FILE.match(span):
+                current = m.group(1)
+                found.append(Citation(source, number, current, m.group(2)))
+            elif (m := _MORE.match(span)) and current is not None:
+                found.append(Citation(source, number, current, m.group(1)))
+            elif m := _BARE.match(span):
+                found.append(Citation(source, number, None, m.group(1)))
+    return found
+
+
+def test_names(root: pathlib.Path) -> dict[str, set[str]]:
+    """`{file name: {test function names}}` for `root/tests/test_*.py` (top-level `def test_…`)."""
+    return {p.name: set(_DEF.findall(p.read_text(encoding="utf-8"))) for p in sorted((root / "tests").glob("test_*.py"))}
+
+
+def missing(cites: list[Citation], names: dict[str, set[str]]) -> list[Citation]:
+    """The citations whose file or test does not exist."""
+    every = set().union(*names.values()) if names else set()
+    out = []
+    for c in cites:
+        if c.file is None:
+            ok = c.name in every
+        else:
+            ok = c.file in names and (c.name is None or c.name in names[c.file])
+        if not ok:
+            out.append(c)
+    return out
+
+
+def index_rows(text: str) -> list[tuple[int, list[str]]]:
+    """`(line number, cells)` of every row of the formula tables (those with `INDEX_HEADER`) of the index."""
+    rows, inside = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped == INDEX_HEADER:
+            inside = True
+            continue
+        if not stripped.startswith("|"):
+            inside = False
+            continue
+        if inside and not set(stripped) <= set("|- "):
+            rows.append((number, [cell.strip() for cell in _split_row(stripped)]))
+    return rows
+
+
+def _split_row(row: str) -> list[str]:
+    """Split a markdown table row on `|` outside backticks and `$…$`."""
+    cells, cell, code, math = [], [], False, False
+    for ch in row.strip()[1:-1] if row.strip().endswith("|") else row.strip()[1:]:
+        if ch == "`" and not math:
+            code = not code
+        elif ch == "$" and not code:
+            math = not math
+        if ch == "|" and not code and not math:
+            cells.append("".join(cell))
+            cell = []
+        else:
+            cell.append(ch)
+    cells.append("".join(cell))
+    return cells
+
+
+def row_status(cells: list[str]) -> str | None:
+    """`"tested"` if the last cell cites a test, the status it starts with (one of `STATUSES`), or `None`."""
+    last = cells[-1] if cells else ""
+    if citations(last, "") and any(c.name for c in citations(last, "")):
+        return "tested"
+    for status in STATUSES:
+        if last.startswith(status):
+            return status.rstrip(":")
+    return None
+
+
+def errata_entries(text: str) -> list[tuple[str, str]]:
+    """`(number, test field)` for every `### E<n>` entry of ERRATA.md (its `**Test:**` text, '' if none)."""
+    entries = []
+    for block in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
+        number = block.split()[0]
+        if not re.fullmatch(r"E\d+", number):
+            continue
+        m = re.search(r"\*\*Test:\*\*(.*)", block)
+        entries.append((number, m.group(1).strip() if m else ""))
+    return entries

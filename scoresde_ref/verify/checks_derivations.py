@@ -1,0 +1,118 @@
+r"""Checks of the results the documents state without proof, and of the derivations index
+(derivations/gan.md, derivations/README.md, derivations/ERRATA.md).
+
+The OU mixing bound of 001 ("Análisis del proceso Ornstein-Uhlenbeck") and the likelihood-weighting bound of
+002 (line 557) are checked in `checks_losses.py` (`losses/ou_w2_bound`, `losses/ou_w2_rate_is_exactly_one`,
+`losses/likelihood_weighting_bound`); the symbolic identities of the derivations are checked by
+`tests/test_derivations_symbolic.py` (sympy is a test-only dependency, so nothing here imports it).
+"""
+
+import math
+
+import numpy as np
+import scipy.stats
+
+from ._citations import citations, errata_entries, index_rows, missing, repo_root, row_status, test_names
+from ._registry import CheckResult, register
+
+# 001's GAN theorems on a pair without symmetry: π = ½N(−1, 0.5²) + ½N(1.5, 0.8²), μ_G = N(0.3, 1.2²).
+_GRID = np.linspace(-16.0, 16.0, 32001)  # both densities < 1e-40 outside: the truncation is negligible
+_PERTURBATIONS = [np.ones_like(_GRID), _GRID / 4, np.sin(_GRID)]
+
+
+def _log_pi(x):
+    return np.logaddexp(scipy.stats.norm(-1.0, 0.5).logpdf(x), scipy.stats.norm(1.5, 0.8).logpdf(x)) - math.log(2)
+
+
+def _log_gen(x):
+    return scipy.stats.norm(0.3, 1.2).logpdf(x)
+
+
+def _integrate(values):
+    """Trapezoid rule on `_GRID`: spectrally accurate for these smooth, rapidly decaying integrands."""
+    return float(np.trapezoid(values, _GRID))
+
+
+def _value(log_p, log_q, logit):
+    """V = E_π log D + E_{μ_G} log(1 − D) for D = sigmoid(logit) (001 L186), in log space."""
+    log_d, log_1md = -np.logaddexp(0.0, -logit), -np.logaddexp(0.0, logit)
+    return _integrate(np.exp(log_p) * log_d + np.exp(log_q) * log_1md)
+
+
+def _gan():
+    """(V(D*), 2 JS − ln 4, V(D*) at μ_G = π, max V(perturbed D*) − V(D*))."""
+    lp, lq = _log_pi(_GRID), _log_gen(_GRID)
+    logit_star = lp - lq  # D* = π/(π + μ_G)  (001 L198)
+    lm = np.logaddexp(lp, lq) - math.log(2)
+    js = 0.5 * _integrate(np.exp(lp) * (lp - lm)) + 0.5 * _integrate(np.exp(lq) * (lq - lm))
+    v_star = _value(lp, lq, logit_star)
+    excess = max(_value(lp, lq, logit_star + eps * h) - v_star for h in _PERTURBATIONS for eps in (-0.3, -0.05, 0.05, 0.3))
+    return v_star, 2 * js - math.log(4), js, _value(lp, lp, np.zeros_like(_GRID)), excess
+
+
+@register("gan_value_at_optimal_discriminator", group="derivations")
+def _():
+    v_star, right, _, _, _ = _gan()
+    return CheckResult(abs(v_star - right), 1e-10,
+                       note="001 GAN: V(μ_G, D*) = 2 JS − ln 4 (gan.md §2), trapezoid on [−16, 16], 32001 nodes")
+
+
+@register("gan_minimum_is_minus_ln4", group="derivations")
+def _():
+    _, _, _, v_equal, _ = _gan()
+    return CheckResult(abs(v_equal + math.log(4)), 1e-12, note="001 GAN: C(π) = −ln 4 (D* ≡ ½ at μ_G = π)")
+
+
+@register("gan_perturbed_discriminators_score_lower", group="derivations")
+def _():
+    *_, excess = _gan()
+    return CheckResult(excess, -1e-6, note="max over 12 perturbations D = sigmoid(logit D* ± εh) of V(D) − V(D*): < 0")
+
+
+@register("001_gan_value_coefficient_detected", group="errata")
+def _():
+    v_star, _, js, _, _ = _gan()
+    return CheckResult(abs(v_star - (js - 2 * math.log(2))), 1e-2, ">=",
+                       note="E9: the document's JS − 2 ln 2 misses V(D*) by O(1) (normalised JS)")
+
+
+def _not_applicable():
+    return CheckResult(0.0, 0.0, note="not applicable: no derivations/ and tests/ next to the package (not a checkout)")
+
+
+@register("index_cited_tests_exist", group="derivations")
+def _():
+    root = repo_root()
+    if root is None:
+        return _not_applicable()
+    names = test_names(root)
+    cites = []
+    for name in ("README.md", "ERRATA.md"):
+        path = root / "derivations" / name
+        cites += citations(path.read_text(encoding="utf-8"), f"derivations/{name}")
+    bad = missing(cites, names)
+    first = f"; first: {bad[0]}" if bad else ""
+    return CheckResult(len(bad), 0, note=f"{len(cites)} test citations in README.md and ERRATA.md, {len(bad)} missing{first}")
+
+
+@register("index_rows_have_a_status", group="derivations")
+def _():
+    root = repo_root()
+    if root is None:
+        return _not_applicable()
+    rows = index_rows((root / "derivations" / "README.md").read_text(encoding="utf-8"))
+    statuses = [row_status(cells) for _, cells in rows]
+    counts = {s: statuses.count(s) for s in sorted(set(statuses), key=str)}
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    return CheckResult(statuses.count(None) + (len(rows) == 0), 0, note=f"{len(rows)} index rows ({summary})")
+
+
+@register("errata_entries_have_a_test_or_a_reason", group="derivations")
+def _():
+    root = repo_root()
+    if root is None:
+        return _not_applicable()
+    entries = errata_entries((root / "derivations" / "ERRATA.md").read_text(encoding="utf-8"))
+    bad = [n for n, field in entries if not (any(c.name for c in citations(field, "")) or field.startswith("none ("))]
+    return CheckResult(len(bad) + (len(entries) == 0), 0, note=f"{len(entries)} errata; without a test or a reason: {bad or 'none'}")
+
