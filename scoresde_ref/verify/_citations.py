@@ -23,7 +23,7 @@ _BARE = re.compile(r"^(test_\w+)$")
 _DEF = re.compile(r"^def (test_\w+)\(", re.MULTILINE)
 
 INDEX_HEADER = "| line | formula / claim | derivation | code | test / status |"
-STATUSES = ("out of scope", "issue 6 (in progress)", "issue 7 (in progress)", "verify:")
+STATUSES = ("not implemented", "out of scope", "issue 6 (in progress)", "issue 7 (in progress)", "verify:")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,7 @@ def citations(text: str, source: str) -> list[Citation]:
     return found
 
 
-def test_names(root: pathlib.Path) -> dict[str, set[str]]:
+def defined_tests(root: pathlib.Path) -> dict[str, set[str]]:
     """`{file name: {test function names}}` for `root/tests/test_*.py` (top-level `def test_…`)."""
     return {p.name: set(_DEF.findall(p.read_text(encoding="utf-8"))) for p in sorted((root / "tests").glob("test_*.py"))}
 
@@ -118,12 +118,17 @@ def _split_row(row: str) -> list[str]:
 
 
 def row_status(cells: list[str]) -> str | None:
-    """`"tested"` if the last cell cites a test, the status it starts with (one of `STATUSES`), or `None`."""
+    """`"tested"` if the last cell cites a test, else the status it starts with (one of `STATUSES`), else `None`.
+
+    `not implemented` and `out of scope` must say why (text after a colon)."""
     last = cells[-1] if cells else ""
-    if citations(last, "") and any(c.name for c in citations(last, "")):
+    if any(c.name for c in citations(last, "")):
         return "tested"
     for status in STATUSES:
         if last.startswith(status):
+            needs_reason = status in ("not implemented", "out of scope")
+            if needs_reason and not last[len(status):].lstrip().startswith(":"):
+                return None
             return status.rstrip(":")
     return None
 

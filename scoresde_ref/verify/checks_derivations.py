@@ -12,7 +12,7 @@ import math
 import numpy as np
 import scipy.stats
 
-from ._citations import citations, errata_entries, index_rows, missing, repo_root, row_status, test_names
+from ._citations import citations, errata_entries, index_rows, missing, repo_root, row_status, defined_tests
 from ._registry import CheckResult, register
 
 # 001's GAN theorems on a pair without symmetry: π = ½N(−1, 0.5²) + ½N(1.5, 0.8²), μ_G = N(0.3, 1.2²).
@@ -85,7 +85,7 @@ def _():
     root = repo_root()
     if root is None:
         return _not_applicable()
-    names = test_names(root)
+    names = defined_tests(root)
     cites = []
     for name in ("README.md", "ERRATA.md"):
         path = root / "derivations" / name

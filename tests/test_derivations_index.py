@@ -1,0 +1,94 @@
+"""The derivations index (derivations/README.md) and the errata (derivations/ERRATA.md) cite only tests that exist,
+every index row has a status, and every erratum has a test or a stated reason. The same parsing serves the
+`scoresde-ref verify` checks `derivations/index_*` (scoresde_ref/verify/_citations.py)."""
+
+import re
+
+import pytest
+
+from scoresde_ref.verify._citations import (
+    STATUSES,
+    Citation,
+    citations,
+    errata_entries,
+    index_rows,
+    missing,
+    repo_root,
+    row_status,
+    defined_tests,
+)
+
+ROOT = repo_root()
+pytestmark = pytest.mark.skipif(ROOT is None, reason="needs the repository's derivations/ and tests/")
+
+
+def _text(name):
+    return (ROOT / "derivations" / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["README.md", "ERRATA.md"])
+def test_every_cited_test_exists(name):
+    """Each `tests/…::test_name`, `::test_name` and bare `test_name` cited in the file names a real test function.
+    Planted bug caught: the old index cited tests/test_errata.py::test_residual_detects_a_wrong_variance, which lives
+    in tests/test_fokker_planck.py."""
+    cites = citations(_text(name), name)
+    assert len(cites) > 50
+    bad = missing(cites, defined_tests(ROOT))
+    assert not bad, "\n".join(map(str, bad))
+
+
+def test_the_parser_sees_every_citation_form():
+    """The parser must see file-qualified, continued (`::name`) and bare citations, and a missing name must be
+    reported (otherwise the check above could never fail)."""
+    line = "`tests/test_a.py::test_x`, `::test_y`; `test_b.py::test_z` and `test_w`; `tests/test_c.py`"
+    got = [(c.file, c.name) for c in citations(line, "s")]
+    assert got == [("test_a.py", "test_x"), ("test_a.py", "test_y"), ("test_b.py", "test_z"), (None, "test_w"), ("test_c.py", None)]
+    names = {"test_a.py": {"test_x"}, "test_b.py": {"test_z", "test_w"}, "test_c.py": set()}
+    assert missing(citations(line, "s"), names) == [Citation("s", 1, "test_a.py", "test_y")]
+
+
+def test_every_index_row_has_a_status():
+    """Every row of the formula tables cites a test or says `not implemented: why`, `out of scope: why`,
+    `verify: …` or `issue 6/7 (in progress)`; rows have the five columns line, formula, derivation, code, status.
+    Planted bug caught: a row whose last cell is empty, or says `out of scope` without a reason."""
+    rows = index_rows(_text("README.md"))
+    assert len(rows) > 250
+    assert row_status(["1", "f", "-", "-", "out of scope"]) is None
+    assert row_status(["1", "f", "-", "-", ""]) is None
+    bad = [(line, cells) for line, cells in rows if len(cells) != 5 or row_status(cells) is None]
+    assert not bad, bad
+
+
+def test_index_covers_every_document_in_order():
+    """The index has a section per document, in the order 000–004, and the line numbers within each document's
+    tables never go backwards (a reader can follow with the document open)."""
+    text = _text("README.md")
+    headers = [m.start() for m in re.finditer(r"^## 00[0-4]_\w+\.txt", text, flags=re.MULTILINE)]
+    assert len(headers) == 5 and headers == sorted(headers)
+    for start, end in zip(headers, headers[1:] + [text.index("## Results the documents state")]):
+        firsts = [int(re.match(r"\d+", cells[0]).group()) for _, cells in index_rows(text[start:end])]
+        assert firsts == sorted(firsts), firsts
+
+
+def test_every_erratum_has_a_test_or_a_reason():
+    """Each `### E<n>` entry of ERRATA.md has a **Test:** field that cites an existing test or starts with
+    `none (` and a reason; entries are numbered E1, E2, … without gaps, and the summary table lists each one."""
+    text = _text("ERRATA.md")
+    entries = errata_entries(text)
+    numbers = [int(n[1:]) for n, _ in entries]
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    names = defined_tests(ROOT)
+    for number, field in entries:
+        cites = [c for c in citations(field, number) if c.name]
+        assert cites or field.startswith("none ("), (number, field)
+        assert not missing(cites, names), (number, field)
+    summary = text[text.index("## Summary"): text.index("## 000_")]
+    for n in numbers:
+        assert f"| E{n} |" in summary, n
+
+
+def test_statuses_are_documented():
+    """The status words the parser accepts are the ones the index's preamble explains."""
+    preamble = _text("README.md").split("## 000_")[0]
+    for status in STATUSES:
+        assert status.rstrip(":") in preamble, status
