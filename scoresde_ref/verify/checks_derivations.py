@@ -76,43 +76,43 @@ def _():
                        note="E9: the document's JS − 2 ln 2 misses V(D*) by O(1) (normalised JS)")
 
 
-def _not_applicable():
-    return CheckResult(0.0, 0.0, note="not applicable: no derivations/ and tests/ next to the package (not a checkout)")
+def _in_checkout(name: str):
+    """Register `fn(root) -> CheckResult` as check `name` of group "derivations"; outside a repository checkout
+    (no `derivations/`, `tests/` next to the package) the check passes with a "not applicable" note."""
+
+    def decorator(fn):
+        @register(name, group="derivations")
+        def _():
+            root = repo_root()
+            if root is None:
+                return CheckResult(0.0, 0.0, note="not applicable: no derivations/ and tests/ next to the package (not a checkout)")
+            return fn(root)
+
+        return fn
+
+    return decorator
 
 
-@register("index_cited_tests_exist", group="derivations")
-def _():
-    root = repo_root()
-    if root is None:
-        return _not_applicable()
-    names = defined_tests(root)
+@_in_checkout("index_cited_tests_exist")
+def _(root):
     cites = []
     for name in ("README.md", "ERRATA.md"):
-        path = root / "derivations" / name
-        cites += citations(path.read_text(encoding="utf-8"), f"derivations/{name}")
-    bad = missing(cites, names)
+        cites += citations((root / "derivations" / name).read_text(encoding="utf-8"), f"derivations/{name}")
+    bad = missing(cites, defined_tests(root))
     first = f"; first: {bad[0]}" if bad else ""
     return CheckResult(len(bad), 0, note=f"{len(cites)} test citations in README.md and ERRATA.md, {len(bad)} missing{first}")
 
 
-@register("index_rows_have_a_status", group="derivations")
-def _():
-    root = repo_root()
-    if root is None:
-        return _not_applicable()
+@_in_checkout("index_rows_have_a_status")
+def _(root):
     rows = index_rows((root / "derivations" / "README.md").read_text(encoding="utf-8"))
     statuses = [row_status(cells) for _, cells in rows]
-    counts = {s: statuses.count(s) for s in sorted(set(statuses), key=str)}
-    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    summary = ", ".join(f"{k}: {statuses.count(k)}" for k in sorted(set(statuses), key=str))
     return CheckResult(statuses.count(None) + (len(rows) == 0), 0, note=f"{len(rows)} index rows ({summary})")
 
 
-@register("errata_entries_have_a_test_or_a_reason", group="derivations")
-def _():
-    root = repo_root()
-    if root is None:
-        return _not_applicable()
+@_in_checkout("errata_entries_have_a_test_or_a_reason")
+def _(root):
     entries = errata_entries((root / "derivations" / "ERRATA.md").read_text(encoding="utf-8"))
     bad = [n for n, field in entries if not (any(c.name for c in citations(field, "")) or field.startswith("none ("))]
     return CheckResult(len(bad) + (len(entries) == 0), 0, note=f"{len(entries)} errata; without a test or a reason: {bad or 'none'}")
-
