@@ -13,6 +13,9 @@ from ._affine_objectives import gaussian_fisher_information as gaussian_fisher_i
 from ._affine_objectives import gaussian_score_coeffs as gaussian_score_coeffs
 from ._affine_objectives import ism_affine as ism_affine
 from ._affine_objectives import moments as moments
+from ._bits_per_dim import bits_per_dim as bits_per_dim
+from ._bits_per_dim import dequantization_offset as dequantization_offset
+from ._bits_per_dim import dequantize as dequantize
 from ._brownian import BrownianMotion as BrownianMotion
 from ._brownian import ConstantDriftSDE as ConstantDriftSDE
 from ._brownian import ExpDiffusionSDE as ExpDiffusionSDE
@@ -37,6 +40,8 @@ from ._divergence import divergence as divergence
 from ._divergence import hutchinson_divergence as hutchinson_divergence
 from ._divergence import hutchinson_variance as hutchinson_variance
 from ._divergence import sample_probe as sample_probe
+from ._divergence import value_and_divergence as value_and_divergence
+from ._divergence import value_and_quadratic_forms as value_and_quadratic_forms
 from ._empirical import Empirical as Empirical
 from ._fokker_planck import fokker_planck_relative_residual as fokker_planck_relative_residual
 from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
@@ -45,8 +50,14 @@ from ._fokker_planck import log_fokker_planck_residual as log_fokker_planck_resi
 from ._fokker_planck import log_fokker_planck_terms as log_fokker_planck_terms
 from ._gauss_hermite import gauss_hermite_expectation as gauss_hermite_expectation
 from ._gaussian import Gaussian as Gaussian
+from ._gaussian_flow import gaussian_flow_jacobian_integral as gaussian_flow_jacobian_integral
+from ._gaussian_flow import gaussian_flow_map as gaussian_flow_map
 from ._langevin import annealed_langevin_sample as annealed_langevin_sample
 from ._langevin import langevin_mcmc as langevin_mcmc
+from ._likelihood import LikelihoodResult as LikelihoodResult
+from ._likelihood import log_likelihood as log_likelihood
+from ._likelihood import log_likelihood_details as log_likelihood_details
+from ._likelihood import log_likelihood_scipy as log_likelihood_scipy
 from ._likelihood_bound import exact_score_coeffs as exact_score_coeffs
 from ._likelihood_bound import gaussian_kl as gaussian_kl
 from ._likelihood_bound import likelihood_weighting_bound as likelihood_weighting_bound

@@ -37,9 +37,27 @@ def sample_probe(key: Key, shape: tuple[int, ...], probe: str = "rademacher", dt
     return jax.random.rademacher(key, shape, dtype=dtype)
 
 
+def _value_and_jvps(fn: Callable[[Vector], Vector], x: Vector, tangents: Array) -> tuple[Vector, Array]:
+    """`(f(x), rows J t_k)` for the rows `t_k` of `tangents` `(n, d)`: one evaluation of $f$, one JVP per row."""
+    return jax.vmap(lambda v: jax.jvp(fn, (x,), (v,)), out_axes=(None, 0))(tangents)
+
+
+def value_and_divergence(fn: Callable[[Vector], Vector], x: Vector) -> tuple[Vector, Scalar]:
+    """`(f(x), ∇·f(x))`: one evaluation of $f$ and `d` JVPs (the columns of the Jacobian)."""
+    value, columns = _value_and_jvps(fn, x, jnp.eye(x.shape[-1], dtype=jnp.result_type(x)))
+    return value, jnp.trace(columns)
+
+
+def value_and_quadratic_forms(fn: Callable[[Vector], Vector], x: Vector, probes: Array) -> tuple[Vector, Array]:
+    """`(f(x), [v_k^T J v_k]_k)` for the probes `v_k`, the rows of `probes` `(n, d)`: one evaluation of
+    $f$ and `n` JVPs. Each entry is a one-probe Hutchinson estimate of $\\nabla\\cdot f(x)$."""
+    value, jv = _value_and_jvps(fn, x, probes)
+    return value, jnp.sum(probes * jv, axis=-1)
+
+
 def divergence(fn: Callable[[Vector], Vector], x: Vector) -> Scalar:
     """$\\nabla\\cdot f(x)$, the trace of the forward-mode Jacobian (`d` JVPs)."""
-    return jnp.trace(jax.jacfwd(fn)(x))
+    return value_and_divergence(fn, x)[1]
 
 
 def hutchinson_divergence(key: Key, fn: Callable[[Vector], Vector], x: Vector, *, probe: str = "rademacher") -> Scalar:

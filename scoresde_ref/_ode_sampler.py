@@ -88,19 +88,30 @@ def _jit_velocity(sde, score_fn, t, x):
     return _batch_velocity(sde, score_fn)(t, x, None)
 
 
+def solve_ivp_jax(fun, t_span, y0, *, rtol: float, atol: float, method: str = "RK45", owner: str = "solve_ivp_jax"):
+    r"""`scipy.integrate.solve_ivp` on a JAX right side `fun(t, y) -> dy/dt` (compile it once, e.g. with
+    `eqx.filter_jit` at module level, so that repeated calls reuse it), `y` an array shaped like `y0`.
+
+    **Returns** `(y(t_span[1]), nfev)` as NumPy; raises `RuntimeError` naming `owner` if the solver fails.
+    """
+    y0 = np.asarray(y0)
+    shape = y0.shape
+
+    def host_fun(t, y):
+        return np.asarray(fun(jnp.asarray(t), jnp.asarray(y.reshape(shape)))).ravel()
+
+    t_span = (float(t_span[0]), float(t_span[1]))
+    sol = scipy.integrate.solve_ivp(host_fun, t_span, y0.ravel(), method=method, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"{owner}: solve_ivp failed: {sol.message}")
+    return sol.y[:, -1].reshape(shape), sol.nfev
+
+
 def ode_sample_scipy(sde: AbstractSDE, score_fn: ScoreFn, x_T, *, eps=1e-3, rtol=1e-5, atol=1e-5, method="RK45"):
     r"""The documents' black-box route: `scipy.integrate.solve_ivp(method="RK45", rtol, atol)` on the
     flattened batch, with a jit-compiled velocity (000 §3.2: rtol = atol = 1e-5).
 
     **Returns** `(x_eps, nfe)` as NumPy, `nfe` = scipy's `nfev`.
     """
-    x_T = np.asarray(x_T)
-    shape = x_T.shape
-
-    def fun(t, y):
-        return np.asarray(_jit_velocity(sde, score_fn, jnp.asarray(t), jnp.asarray(y.reshape(shape)))).ravel()
-
-    sol = scipy.integrate.solve_ivp(fun, (float(sde.T), float(eps)), x_T.ravel(), method=method, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"ode_sample_scipy: solve_ivp failed: {sol.message}")
-    return sol.y[:, -1].reshape(shape), sol.nfev
+    fun = lambda t, x: _jit_velocity(sde, score_fn, t, x)  # noqa: E731
+    return solve_ivp_jax(fun, (sde.T, eps), x_T, rtol=rtol, atol=atol, method=method, owner="ode_sample_scipy")
