@@ -44,6 +44,22 @@ def timed(fn, *args, repeat=3):
     return first, best
 
 
+def environment():
+    """The machine and library versions, recorded in every benchmark's JSON."""
+    return {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": jax.local_device_count(), "devices": [str(d) for d in jax.devices()]},
+        "versions": {"jax": jax.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "diffrax": diffrax.__version__, "equinox": eqx.__version__},
+    }
+
+
+def write_result(result, out):
+    """Write `result` as indented JSON to `out` (creating its folder) and print it."""
+    path = pathlib.Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
 def em_benchmarks(n, n_steps, eps, repeat):
     sde, dist = sr.VPSDE(), gmm_2d()
     score = lambda x, t: sr.marginal(sde, dist, t).score(x)  # noqa: E731
@@ -167,15 +183,11 @@ def main():
     args = parser.parse_args()
     n, n_steps = (4096, 100) if args.quick else (65_536, 1_000)
     result = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": jax.local_device_count(), "devices": [str(d) for d in jax.devices()]},
-        "versions": {"jax": jax.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "diffrax": diffrax.__version__, "equinox": eqx.__version__},
+        **environment(),
         "reverse_em": {"batch": n, "d": 2, "n_steps": n_steps, "dtype": "float64", **em_benchmarks(n, n_steps, 1e-3, repeat=2 if args.quick else 3)},
         "probability_flow_ode": ode_benchmarks(1024 if args.quick else 4096, 1e-5, 1e-5),
     }
-    path = pathlib.Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":
