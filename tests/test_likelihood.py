@@ -51,7 +51,7 @@ def test_exact_score_and_exact_prior_give_the_closed_form_density(sde_name, data
 
     Planted bugs caught (each checked by hand): the divergence integral subtracted (error ≈ 2|Δ| ≥ 1),
     g instead of g² or the ½ dropped in f̃ (error O(1)), the prior argument ignored (error = the VP/VE
-    prior mismatch, ≥ 1e-3 for GMM data)."""
+    prior mismatch, 1e-4–1e-2 per point for GMM data)."""
     sde, dist = DOCUMENTS_SDES[sde_name](), DATA[data]()
     xs = sr.marginal(sde, dist, 1e-5).sample(getkey(), 4)
     ours, closed_form = oracle_log_p(sde, dist, xs, jnp.asarray(1e-5))
