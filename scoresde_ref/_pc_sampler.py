@@ -40,6 +40,7 @@ def pc_sample(
     order: str = "corrector_first",
     snr_norm: str = "batch",
     trajectory: bool = False,
+    project=None,
 ):
     r"""Sample by integrating the reverse-time SDE from $T$ down to `eps` in `n_steps` steps.
 
@@ -57,6 +58,11 @@ def pc_sample(
     `predictor` in `"euler_maruyama"`, `"reverse_diffusion"`, `"ancestral"`; `corrector` in
     `None`, `"langevin"`, `"ald"` (see `_correctors`); `denoise`: return the last update without
     its noise (the reference code's final noise-free step).
+
+    **Projection hook.** `project(key, x, x_mean, t) -> (x, x_mean)`, if given, acts on the batch
+    after every corrector update (when there is a corrector) and every predictor update, with $t$
+    the time the state has reached; it draws its noise from its own key, so the sampler's other
+    draws are those of the run without it. `impute_sample` uses it for the replacement method.
 
     **Returns** `(x_eps, nfe)` — and the path `(N, n, d)` after each step if `trajectory` — where
     `nfe` $= N(1 + \text{corrector\_steps})$ with a corrector, $N$ without. One compilation serves
@@ -86,17 +92,23 @@ def pc_sample(
             return x, x
         return correct(key, sde, score_fn, x, t, i, disc, snr, corrector_steps, snr_norm)
 
+    def projected(key, x, x_mean, t, which):
+        if project is None or (which == "corrector" and correct is None):
+            return x, x_mean
+        return project(jax.random.fold_in(key, 1 if which == "corrector" else 2), x, x_mean, t)
+
     def body(carry, k):
         x, _ = carry
         t = sde.T - k.astype(x.dtype) * h
         i = n_steps - k
-        key_c, key_p = jax.random.split(jax.random.fold_in(key, k))
+        key_k = jax.random.fold_in(key, k)
+        key_c, key_p = jax.random.split(key_k)
         if order == "corrector_first":
-            x, x_mean = corrector_step(key_c, x, t, i)
-            x, x_mean = predictor_step(key_p, x, t, i)
+            x, x_mean = projected(key_k, *corrector_step(key_c, x, t, i), t, "corrector")
+            x, x_mean = projected(key_k, *predictor_step(key_p, x, t, i), t - h, "predictor")
         else:
-            x, x_mean = predictor_step(key_p, x, t, i)
-            x, x_mean = corrector_step(key_c, x, t - h, jnp.maximum(i - 1, 1))
+            x, x_mean = projected(key_k, *predictor_step(key_p, x, t, i), t - h, "predictor")
+            x, x_mean = projected(key_k, *corrector_step(key_c, x, t - h, jnp.maximum(i - 1, 1)), t - h, "corrector")
         return (x, x_mean), (x_mean if denoise else x) if trajectory else None
 
     (x, x_mean), path = jax.lax.scan(body, (x_T, x_T), jnp.arange(n_steps))

@@ -57,6 +57,31 @@ def pc_sampler_law(
     same conventions), started from the prior (`start="prior"`) or from the exact $p_T$
     (`start="exact"`, removing the prior mismatch). Correctors: `None` or `"ald"` only (the
     `"langevin"` step size depends on the noise drawn, so its output is not Gaussian)."""
+    kwargs = dict(predictor=predictor, corrector=corrector, snr=snr, corrector_steps=corrector_steps, order=order)
+    return Gaussian(*pc_sampler_moments(sde, dist, n_steps=n_steps, eps=eps, denoise=denoise, start=start, **kwargs))
+
+
+def pc_sampler_moments(
+    sde: AbstractAffineSDE,
+    dist: Gaussian,
+    *,
+    n_steps: int,
+    eps: float = 1e-3,
+    predictor: str = "euler_maruyama",
+    corrector: str | None = None,
+    snr: float = 0.16,
+    corrector_steps: int = 1,
+    order: str = "corrector_first",
+    denoise: bool = True,
+    start: str = "prior",
+    project=None,
+) -> tuple[jax.Array, jax.Array]:
+    r"""`(mean, cov)` of `pc_sampler_law` (the covariance may be singular with a `project` hook).
+
+    `project(mean, cov, pending, t) -> (mean, cov, pending)` is the law of `pc_sample`'s
+    `project` hook (an affine-Gaussian map, applied at the same points): the state is
+    $x_{\text{mean}} + \xi$ with $x_{\text{mean}} \sim \mathcal N(\text{mean}, \text{cov})$ and
+    independent noise $\xi \sim \mathcal N(0, \text{pending})$ (`Replacement.law`)."""
     if corrector not in (None, "ald"):
         raise ValueError("pc_sampler_law: corrector must be None or 'ald' (the only linear-Gaussian ones)")
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
@@ -65,41 +90,45 @@ def pc_sampler_law(
     h = (sde.T - eps) / n_steps
     p_T = _start(sde, dist, start)
 
+    eye = jnp.eye(p_T.dim, dtype=p_T.mean.dtype)
+
     def predictor_law(mean, cov, t, i):
         M, v = _affine(lambda y: predict(sde, score_fn, y, t, h, i, disc)[0], mean)
         _, c = predict(sde, score_fn, mean, t, h, i, disc)
-        return M @ mean + v, M @ cov @ M.T, c**2
+        return M @ mean + v, M @ cov @ M.T, c**2 * eye
 
     def corrector_law(mean, cov, t, i):
-        if corrector is None:
-            return mean, cov, jnp.zeros((), mean.dtype)
         e = ald_step_size(sde, mean, t, i, disc, snr)
         noise = jnp.zeros((), mean.dtype)
         for _ in range(corrector_steps):
-            cov = cov + noise * jnp.eye(mean.shape[0], dtype=mean.dtype)
+            cov = cov + noise * eye
             M, v = _affine(lambda y: y + e * score_fn(y, t), mean)
             mean, cov, noise = M @ mean + v, M @ cov @ M.T, 2 * e
-        return mean, cov, noise
+        return mean, cov, noise * eye
+
+    def projected(mean, cov, pending, t):
+        return (mean, cov, pending) if project is None else project(mean, cov, pending, t)
 
     def body(carry, k):
-        mean, cov, pending = carry  # pending: variance of the noise of the last update, not yet added
-        eye = jnp.eye(mean.shape[0], dtype=mean.dtype)
-        cov = cov + pending * eye
+        mean, cov, pending = carry  # pending: covariance of the noise of the last update, not yet added
+        cov = cov + pending
         t, i = sde.T - k.astype(mean.dtype) * h, n_steps - k
         if order == "corrector_first":
-            mean, cov, noise = corrector_law(mean, cov, t, i)
-            mean, cov, pending = predictor_law(mean, cov + noise * eye, t, i)
-        else:
-            mean, cov, pending = predictor_law(mean, cov, t, i)
             if corrector is not None:
-                mean, cov, pending = corrector_law(mean, cov + pending * eye, t - h, jnp.maximum(i - 1, 1))
+                mean, cov, noise = projected(*corrector_law(mean, cov, t, i), t)
+                cov = cov + noise
+            mean, cov, pending = projected(*predictor_law(mean, cov, t, i), t - h)
+        else:
+            mean, cov, pending = projected(*predictor_law(mean, cov, t, i), t - h)
+            if corrector is not None:
+                mean, cov, pending = projected(*corrector_law(mean, cov + pending, t - h, jnp.maximum(i - 1, 1)), t - h)
         return (mean, cov, pending), None
 
-    init = (p_T.mean, p_T.cov, jnp.zeros((), p_T.mean.dtype))
+    init = (p_T.mean, p_T.cov, jnp.zeros_like(p_T.cov))
     (mean, cov, pending), _ = jax.lax.scan(body, init, jnp.arange(n_steps))
     if not denoise:
-        cov = cov + pending * jnp.eye(mean.shape[0], dtype=mean.dtype)
-    return Gaussian(mean, 0.5 * (cov + cov.T))
+        cov = cov + pending
+    return mean, 0.5 * (cov + cov.T)
 
 
 def ode_sampler_law(
