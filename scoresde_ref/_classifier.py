@@ -65,6 +65,26 @@ def classifier_loss(model, key: Key, sde: AbstractAffineSDE, x0: Batch, y0: jax.
     return -jnp.mean(jnp.take_along_axis(log_p, y0[:, None], axis=1))
 
 
+@eqx.filter_jit
+def _train(params, static, key, sde, x0, y0, n_steps, batch_size, learning_rate, eps):
+    optimiser = optax.adam(learning_rate)
+
+    def loss_fn(params, key, x, y):
+        return classifier_loss(eqx.combine(params, static), key, sde, x, y, eps=eps)
+
+    def step(carry, k):
+        params, opt_state = carry
+        key_b, key_l = jax.random.split(jax.random.fold_in(key, k))
+        idx = jax.random.randint(key_b, (batch_size,), 0, x0.shape[0])
+        loss, grads = jax.value_and_grad(loss_fn)(params, key_l, x0[idx], y0[idx])
+        with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
+            updates, opt_state = optimiser.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    (params, _), losses = jax.lax.scan(step, (params, optimiser.init(params)), jnp.arange(n_steps))
+    return params, losses
+
+
 def train_classifier(
     key: Key,
     model,
@@ -79,31 +99,13 @@ def train_classifier(
 ):
     r"""Minimise `classifier_loss` by Adam (`optax`) on minibatches of the labelled set `(x0, y0)`.
 
-    One jitted `lax.scan` over `n_steps` steps; step $k$ uses `fold_in(key, k)` for its minibatch
-    (drawn with replacement), times and perturbations, so the same key gives the same model.
-    **Returns** `(trained_model, losses)` with `losses` `(n_steps,)` the minibatch losses.
+    One jitted `lax.scan` over `n_steps` steps (compiled once per model structure, data shape and
+    settings); step $k$ uses `fold_in(key, k)` for its minibatch (drawn with replacement), times and
+    perturbations, so the same key gives the same model. **Returns** `(trained_model, losses)` with
+    `losses` `(n_steps,)` the minibatch losses.
     """
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    optimiser = optax.adam(learning_rate)
-
-    def loss_fn(params, key, x, y):
-        return classifier_loss(eqx.combine(params, static), key, sde, x, y, eps=eps)
-
-    @jax.jit
-    def run(params, key):
-        def step(carry, k):
-            params, opt_state = carry
-            key_b, key_l = jax.random.split(jax.random.fold_in(key, k))
-            idx = jax.random.randint(key_b, (batch_size,), 0, x0.shape[0])
-            loss, grads = jax.value_and_grad(loss_fn)(params, key_l, x0[idx], y0[idx])
-            with jax.numpy_dtype_promotion("standard"):  # optax mixes its int32 step count with floats
-                updates, opt_state = optimiser.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, _), losses = jax.lax.scan(step, (params, optimiser.init(params)), jnp.arange(n_steps))
-        return params, losses
-
-    params, losses = run(params, key)
+    params, losses = _train(params, static, key, sde, x0, y0, int(n_steps), int(batch_size), float(learning_rate), float(eps))
     return eqx.combine(params, static), losses
 
 

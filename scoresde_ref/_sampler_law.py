@@ -39,26 +39,10 @@ def _affine(step, x):
     return jax.jacfwd(step)(x), step(jnp.zeros_like(x))
 
 
-def pc_sampler_law(
-    sde: AbstractAffineSDE,
-    dist: Gaussian,
-    *,
-    n_steps: int,
-    eps: float = 1e-3,
-    predictor: str = "euler_maruyama",
-    corrector: str | None = None,
-    snr: float = 0.16,
-    corrector_steps: int = 1,
-    order: str = "corrector_first",
-    denoise: bool = True,
-    start: str = "prior",
-) -> Gaussian:
+def pc_sampler_law(sde: AbstractAffineSDE, dist: Gaussian, **kwargs) -> Gaussian:
     """The exact law of `pc_sample`'s output for Gaussian data and the exact score (same grid,
-    same conventions), started from the prior (`start="prior"`) or from the exact $p_T$
-    (`start="exact"`, removing the prior mismatch). Correctors: `None` or `"ald"` only (the
-    `"langevin"` step size depends on the noise drawn, so its output is not Gaussian)."""
-    kwargs = dict(predictor=predictor, corrector=corrector, snr=snr, corrector_steps=corrector_steps, order=order)
-    return Gaussian(*pc_sampler_moments(sde, dist, n_steps=n_steps, eps=eps, denoise=denoise, start=start, **kwargs))
+    same conventions), as a `Gaussian`; the keywords are those of `pc_sampler_moments`."""
+    return Gaussian(*pc_sampler_moments(sde, dist, **kwargs))
 
 
 def pc_sampler_moments(
@@ -76,7 +60,11 @@ def pc_sampler_moments(
     start: str = "prior",
     project=None,
 ) -> tuple[jax.Array, jax.Array]:
-    r"""`(mean, cov)` of `pc_sampler_law` (the covariance may be singular with a `project` hook).
+    r"""`(mean, cov)` of the exact law of `pc_sample`'s output for Gaussian data and the exact score
+    (same grid, same conventions), started from the prior (`start="prior"`) or from the exact $p_T$
+    (`start="exact"`, removing the prior mismatch). Correctors: `None` or `"ald"` only (the
+    `"langevin"` step size depends on the noise drawn, so its output is not Gaussian).
+    `pc_sampler_law` returns the same law as a `Gaussian`.
 
     `project(mean, cov, pending, t) -> (mean, cov, pending)` is the law of `pc_sample`'s
     `project` hook (an affine-Gaussian map, applied at the same points): the state is
