@@ -23,7 +23,7 @@ _BARE = re.compile(r"^(test_\w+)$")
 _DEF = re.compile(r"^def (test_\w+)\(", re.MULTILINE)
 
 INDEX_HEADER = "| line | formula / claim | derivation | code | test / status |"
-STATUSES = ("not implemented", "out of scope", "issue 6 (in progress)", "issue 7 (in progress)", "verify:")
+STATUSES = ("not implemented", "out of scope", "verify:")
 
 
 @dataclasses.dataclass(frozen=True)
