@@ -91,6 +91,11 @@ class DDPMChain(AbstractChain):
 
 
 def cosine_log_alpha_bar(t, s=0.008) -> Scalar:
-    r"""$\log\bar\alpha(t) = 2\log\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) - 2\log\cos\big(\tfrac{s}{1+s}\tfrac\pi2\big)$ (Nichol & Dhariwal 2021)."""
-    angle = lambda u: (u + s) / (1 + s) * (jnp.pi / 2)  # noqa: E731
-    return 2 * (jnp.log(jnp.cos(angle(t))) - jnp.log(jnp.cos(angle(0.0))))
+    r"""$\log\bar\alpha(t) = 2\log\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) - 2\log\cos\big(\tfrac{s}{1+s}\tfrac\pi2\big)$ (Nichol & Dhariwal 2021).
+
+    Evaluated as $\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) = \sin\big(\tfrac{1-t}{1+s}\tfrac\pi2\big)$: exactly $0$ at $t = 1$
+    ($\log\bar\alpha = -\infty$, so $\beta_N$ is the clip), where the cosine of a rounded $\pi/2$ is
+    $-4\cdot10^{-8}$ in float32 (a NaN logarithm) and loses all relative accuracy near $t = 1$ in any precision.
+    """
+    cos_angle = lambda u: jnp.sin((1 - u) / (1 + s) * (jnp.pi / 2))  # noqa: E731
+    return 2 * (jnp.log(cos_angle(t)) - jnp.log(cos_angle(0.0)))

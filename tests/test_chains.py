@@ -234,6 +234,28 @@ def test_float32_kernels_stay_accurate():
         assert abs(float(g32) / float(g64) - 1) < 1e-6
 
 
+
+def test_cosine_log_alpha_bar_in_float32():
+    """log ᾱ(t) of the cosine schedule in float32: −inf (not NaN) at t = 1, and within float32 rounding
+    of float64 evaluated at the same (float32) times — a difference of two logarithms of size ≤ 13
+    carries a few ulps of the larger (eps32 = 1.2e-7), so |error| ≤ 1e-5 |log ᾱ| + 3e-7; β_i =
+    −expm1(Δ log ᾱ) below the clip inherits it: ≤ 1e-5 β_i + 4 eps32 (|log ᾱ_i| + |log ᾱ_{i−1}| + 1).
+    Planted bug caught: evaluating cos((t+s)/(1+s)·π/2), which is −4e-8 at t = 1 in float32 (log → NaN,
+    DDPMChain.cosine then refuses its own β_N) and loses relative accuracy as t → 1."""
+    t32 = jnp.linspace(0.0, 1.0, 1001).astype(jnp.float32)
+    la32 = sr.cosine_log_alpha_bar(t32)
+    la64 = np.asarray(sr.cosine_log_alpha_bar(t32.astype(jnp.float64)))
+    assert la32.dtype == jnp.float32
+    assert float(la32[-1]) == -jnp.inf
+    np.testing.assert_allclose(la32[:-1], la64[:-1], rtol=1e-5, atol=3e-7)
+    beta32, beta64 = np.asarray(-jnp.expm1(jnp.diff(la32)), np.float64), -np.expm1(np.diff(la64))
+    la = np.abs(la64)
+    bound = 1e-5 * beta64 + 4 * 1.2e-7 * (la[1:] + la[:-1] + 1)
+    below = beta64 < 0.999
+    assert np.all((np.abs(beta32 - beta64) <= bound)[below])
+    assert float(beta32[-1]) == 1.0  # the clip (max_beta) takes over at i = N
+
+
 EAGER_CASES = [
     (lambda: sr.DDPMChain(jnp.array([0.1, 0.0])), "betas must lie in \\(0, 1\\)"),
     (lambda: sr.DDPMChain(jnp.array([0.1, 1.0])), "betas"),
