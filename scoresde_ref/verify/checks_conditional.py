@@ -16,8 +16,7 @@ from scoresde_ref.examples import documents_gmm_1d
 
 from ._registry import CheckResult, register, register_figure
 
-X64 = bool(jax.config.jax_enable_x64)  # `verify --float32` sets the precision before import
-EXACT = 1e-12 if X64 else 1e-4
+EXACT = 1e-12  # float64 rounding (verify runs in float64)
 SDE = sr.VPSDE()
 RHO, Y_KNOWN, MASK = 0.8, 1.5, np.array([True, False])
 
@@ -27,7 +26,7 @@ def _bivariate():
 
 
 def _data():
-    """½N(−3, ¼) + ½N(3, 1) (000 §5.1) labelled by component (built at call time, in the current precision)."""
+    """½N(−3, ¼) + ½N(3, 1) (000 §5.1) labelled by component (built at call time)."""
     return sr.LabelledMixture(documents_gmm_1d())
 
 
@@ -62,7 +61,7 @@ def _():
         return jnp.max(jnp.abs(bayes - post)) / (1 + jnp.max(jnp.abs(post)))
 
     err = max(float(error(jnp.array([u, -u, 0.5 * u]), jnp.asarray(t))) for u in (-2.0, 0.3, 3.0) for t in (0.01, 0.3, 1.0))
-    tol = 1e-9 if X64 else 1e-3
+    tol = 1e-9
     return CheckResult(err, tol, note="∇log p_t(x) + ∇log p_t(y|x) (autodiff) vs the pushed-forward posterior's score; Cov(x0|x_t) cancels at small t")
 
 
@@ -97,7 +96,7 @@ def _replacement():
 def _():
     limit, (mean, var), _, _ = _replacement()
     err = abs(float(limit.mean[0]) - mean) / abs(mean) + abs(float(limit.cov[0, 0]) - var) / var
-    return CheckResult(err, 1e-8 if X64 else 1e-3, note="ODE route (Dopri8, rtol 1e-10) vs the VE closed form of conditional.md §6, ρ = 0.8, y = 1.5")
+    return CheckResult(err, 1e-8, note="ODE route (Dopri8, rtol 1e-10) vs the VE closed form of conditional.md §6, ρ = 0.8, y = 1.5")
 
 
 @register("replacement_sampler_to_limit", group="conditional")

@@ -15,7 +15,7 @@ from scoresde_ref.examples import gaussian_2d, gmm_2d
 from ._registry import CheckResult, register, register_figure
 
 EPS = 1e-5
-TOL = 1e-8 if jax.config.jax_enable_x64 else 1e-5  # rtol = atol; `verify --float32` sets precision before import
+TOL = 1e-8  # rtol = atol (verify runs in float64)
 BOUND = 100 * TOL  # accumulated local errors over the 25–75 accepted steps (derivations/likelihood.md §4)
 _SDES = {"VE": sr.VESDE(0.01, 50.0), "VP": sr.VPSDE(), "subVP": sr.SubVPSDE()}
 _X = jnp.array([-1.0, 0.5])
