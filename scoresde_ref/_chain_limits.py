@@ -4,7 +4,6 @@ each order; tests/test_chains_convergence.py and `verify` measure them)."""
 
 import functools
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np

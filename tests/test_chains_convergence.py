@@ -2,7 +2,6 @@
 order), and Hypothesis properties over schedules, each against a derived two-sided error bound."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

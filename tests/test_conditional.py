@@ -11,7 +11,7 @@ import scipy.stats
 from hypothesis import given, strategies as st
 
 import scoresde_ref as sr
-from scoresde_ref.examples import documents_gmm_1d, gaussian_2d, gmm_2d
+from scoresde_ref.examples import documents_gmm_1d, gmm_2d
 
 SDES = {"VP": sr.VPSDE(), "VE": sr.VESDE(0.01, 50.0), "subVP": sr.SubVPSDE()}
 

@@ -3,7 +3,6 @@
 reference code's replacement method — its exact law, the law it converges to, and its bias."""
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

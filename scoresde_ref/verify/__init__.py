@@ -21,6 +21,7 @@ from ._registry import registered_checks as registered_checks
 from ._registry import registered_figures as registered_figures
 from ._registry import run_checks as run_checks
 from ._registry import run_figures as run_figures
+from ._registry import save_figure as save_figure
 from ._registry import select_checks as select_checks
 from ._registry import select_figures as select_figures
 from ._report import format_table as format_table

@@ -74,6 +74,17 @@ class Figure:
     fn: Callable[[pathlib.Path], pathlib.Path]
 
 
+def save_figure(fig, out_dir: pathlib.Path, filename: str) -> pathlib.Path:
+    """Lay out `fig`, write it to `out_dir / filename` (PNG, 110 dpi), close it, return the path."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = out_dir / filename
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 _CHECKS: dict[str, Check] = {}  # insertion order = registration order
 _FIGURES: dict[str, Figure] = {}
 

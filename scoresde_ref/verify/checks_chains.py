@@ -11,7 +11,7 @@ import numpy as np
 import scoresde_ref as sr
 from scoresde_ref._chain_limits import LIMITS, measure, reverse_terminal_moments
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 ORDER_TOL = 0.15  # the bar on |fitted - derived| order
 EXACT = 1e-11  # closed form vs an N-step recursion (N <= 1000): N * eps ≈ 2e-13, with margin
@@ -103,8 +103,4 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     ax.text(60, 1e1 / 60, "slope −1", fontsize=8)
     ax.set(xlabel="N (steps)", ylabel="error vs the SDE limit", title="discrete chains → SDEs: error vs N")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "chain_convergence.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "chain_convergence.png")

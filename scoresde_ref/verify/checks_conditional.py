@@ -14,7 +14,7 @@ import numpy as np
 import scoresde_ref as sr
 from scoresde_ref.examples import documents_gmm_1d
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 EXACT = 1e-12  # float64 rounding (verify runs in float64)
 SDE = sr.VPSDE()
@@ -174,8 +174,4 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     ax2.plot(times, 1 - r["bayes_accuracy"], "k--", label="1 − Bayes accuracy")
     ax2.set(xlabel="t", ylabel="error", title="trained classifier vs exact posterior", yscale="log")
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "conditional_guidance.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "conditional_guidance.png")

@@ -11,7 +11,7 @@ import numpy as np
 import scoresde_ref as sr
 from scoresde_ref.examples import gaussian_2d, gmm_2d, sde_zoo, slides_2d_p0
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 # Tolerances (derivations/README.md): closed forms vs quadrature and PDE residuals cancel to
 # float64 rounding, ~1e-14 relative; 1e-10 is the bar of the foundation issue.
@@ -193,11 +193,7 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     axes[1].set(xlabel="t / T", ylabel="std s(t)", title="kernel standard deviation")
     axes[1].legend(fontsize=7)
     axes[0].legend(fontsize=7, title="VP and sub-VP share m(t)", title_fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "kernels.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "kernels.png")
 
 
 @register_figure("documents_gmm_marginals")
@@ -215,8 +211,4 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
             ax.plot(np.asarray(xs[:, 0]), np.asarray(p), label=f"t = {t}")
         ax.set(title=f"{name}: exact p_t of ½N(−3, ¼) + ½N(3, 1)", xlabel="x")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "documents_gmm_marginals.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "documents_gmm_marginals.png")

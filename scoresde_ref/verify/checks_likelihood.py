@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import scoresde_ref as sr
 from scoresde_ref.examples import gaussian_2d, gmm_2d
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 EPS = 1e-5
 TOL = 1e-8  # rtol = atol (verify runs in float64)
@@ -95,8 +95,4 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     ax.loglog(tols, tols, "k:", label="error = tol")
     ax.set(xlabel="rtol = atol", ylabel="|log p_eps − closed form|", title="PF-ODE likelihood, exact score and p_T, gmm_2d")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "likelihood_error_vs_tolerance.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "likelihood_error_vs_tolerance.png")

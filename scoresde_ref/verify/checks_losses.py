@@ -14,7 +14,7 @@ import numpy as np
 import scoresde_ref as sr
 from scoresde_ref.examples import gaussian_2d, gmm_2d
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 EXACT = 1e-12  # float64 closed forms: sums of O(10) terms
 QUAD = 1e-10  # 60-node Gauss–Hermite for mixtures at t = 0.3 (90 nodes agree to ~5e-14)
@@ -221,10 +221,6 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
             ax.plot(DELTAS, sides["kl_prior"], "k--", label="KL(p_T ‖ π)")
             ax.set(xlabel="perturbation size δ", ylabel="nats", title=f"{name}: likelihood-weighting bound")
             ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / "likelihood_weighting_bound.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        return save_figure(fig, out_dir, "likelihood_weighting_bound.png")
     finally:
         DELTAS = saved
-    return path

@@ -13,7 +13,7 @@ import scipy.stats
 import scoresde_ref as sr
 from scoresde_ref.examples import documents_gmm_1d, gaussian_2d
 
-from ._registry import CheckResult, register, register_figure
+from ._registry import CheckResult, register, register_figure, save_figure
 
 ORDER_TOL = 0.15
 
@@ -133,8 +133,4 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
     ax.loglog(n, 4.0 / n**2, "k-.", label="slope −2")
     ax.set(xlabel="steps N", ylabel="max |mean err| + max |cov err|", title="weak error on Gaussian data (exact laws)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "sampler_weak_orders.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "sampler_weak_orders.png")
