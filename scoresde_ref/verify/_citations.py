@@ -8,8 +8,8 @@ Citations are read from backtick spans:
 - a bare `test_name` cites a test that must exist in some test file (ERRATA's summary: tests/test_errata.py);
 - `tests/test_x.py` alone cites the file.
 
-The files live in a repository checkout (`derivations/`, `tests/` next to the package); `repo_root()` is `None`
-when the package runs from an installation without them.
+The files live in a repository checkout (`derivations/`, `tests/`); `repo_root()` finds it next to the package
+or in the working directory, and is `None` when neither holds one.
 """
 
 import dataclasses
@@ -41,10 +41,12 @@ class Citation:
 
 
 def repo_root() -> pathlib.Path | None:
-    """The repository checkout holding this package, `derivations/` and `tests/`; `None` if absent."""
-    root = pathlib.Path(__file__).resolve().parents[2]
-    if (root / "derivations" / "README.md").is_file() and (root / "tests").is_dir():
-        return root
+    """The repository checkout with `derivations/` and `tests/`: the one holding this package (an editable
+    install), else the working directory if it is a scoresde-ref checkout (`./scripts/verify` runs there
+    with the package installed into `.venv`); `None` if neither."""
+    for root in (pathlib.Path(__file__).resolve().parents[2], pathlib.Path.cwd()):
+        if (root / "derivations" / "README.md").is_file() and (root / "tests").is_dir() and (root / "scoresde_ref").is_dir():
+            return root
     return None
 
 

@@ -78,14 +78,14 @@ def _():
 
 def _in_checkout(name: str):
     """Register `fn(root) -> CheckResult` as check `name` of group "derivations"; outside a repository checkout
-    (no `derivations/`, `tests/` next to the package) the check passes with a "not applicable" note."""
+    (`repo_root()` is None) the check passes with a "not applicable" note."""
 
     def decorator(fn):
         @register(name, group="derivations")
         def _():
             root = repo_root()
             if root is None:
-                return CheckResult(0.0, 0.0, note="not applicable: no derivations/ and tests/ next to the package (not a checkout)")
+                return CheckResult(0.0, 0.0, note="not applicable: no scoresde-ref checkout (derivations/, tests/) here or next to the package")
             return fn(root)
 
         return fn
