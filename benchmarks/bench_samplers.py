@@ -13,6 +13,7 @@ Baselines, same inputs, same float64 arithmetic:
 
 import argparse
 import json
+import os
 import pathlib
 import platform
 import time
@@ -47,7 +48,7 @@ def timed(fn, *args, repeat=3):
 def environment():
     """The machine and library versions, recorded in every benchmark's JSON."""
     return {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": jax.local_device_count(), "devices": [str(d) for d in jax.devices()]},
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(), "jax_devices": [str(d) for d in jax.devices()]},
         "versions": {"jax": jax.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "diffrax": diffrax.__version__, "equinox": eqx.__version__},
     }
 

@@ -94,6 +94,8 @@ from ._losses import fisher_loss as fisher_loss
 from ._losses import ism_loss as ism_loss
 from ._losses import loss_terms as loss_terms
 from ._losses import sliced_score_matching_loss as sliced_score_matching_loss
+from ._marginal import exact_score as exact_score
+from ._marginal import ExactScore as ExactScore
 from ._marginal import marginal as marginal
 from ._marginal import posterior as posterior
 from ._marginal import push_forward as push_forward

@@ -5,6 +5,7 @@ $x(0)$ (derivations/marginals.md). Gaussians, Gaussian mixtures and finite train
 closed under this map, and under conditioning on $x(t)$.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
@@ -51,6 +52,25 @@ def marginal(sde: AbstractAffineSDE, dist: AbstractDistribution, t: ScalarLike) 
     """
     mean_coeff, std = sde.kernel(t)
     return push_forward(dist, mean_coeff, sde.kernel_offset(t), std)
+
+
+class ExactScore(eqx.Module):
+    r"""`(x, t) -> ∇log p_t(x)` of `marginal(sde, data, t)`: the true score, which a score network learns.
+
+    A module, not a closure: its parameters are pytree leaves, so `eqx.filter_jit` traces them and
+    one compilation serves new SDE or data parameters of the same shapes.
+    """
+
+    sde: AbstractAffineSDE
+    data: AbstractDistribution
+
+    def __call__(self, x: Vector, t: ScalarLike) -> Vector:
+        return marginal(self.sde, self.data, t).score(x)
+
+
+def exact_score(sde: AbstractAffineSDE, data: AbstractDistribution) -> ExactScore:
+    r"""The exact score function $(x, t) \mapsto \nabla\log p_t(x)$ of `sde` started from $p_0 =$ `data`."""
+    return ExactScore(sde, data)
 
 
 def _gaussian_posterior(x: Vector, mean, cov, m, c, s) -> tuple[jax.Array, jax.Array]:

@@ -27,16 +27,12 @@ DOCUMENTS_SDES = {
 }
 
 
-def exact_score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 @eqx.filter_jit
 def oracle_log_p(sde, dist, xs, eps):
     """(computed log p_eps, closed-form log p_eps) on a batch, prior = the exact p_T; compiled once per
     (SDE class, data family, batch shape): SDE parameters, data and eps are traced."""
     p_T = sr.marginal(sde, dist, sde.T)
-    run = lambda x: sr.log_likelihood(sde, exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL, prior=p_T)[0]  # noqa: E731
+    run = lambda x: sr.log_likelihood(sde, sr.exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL, prior=p_T)[0]  # noqa: E731
     return jax.vmap(run)(xs), jax.vmap(sr.marginal(sde, dist, eps).log_prob)(xs)
 
 
@@ -85,7 +81,7 @@ def test_prior_mismatch_is_log_pi_minus_log_p_T_at_the_flow_end(sde, prior_std, 
     p_eps, p_T = sr.marginal(sde, dist, eps), sr.marginal(sde, dist, sde.T)
     prior = sr.Gaussian(jnp.zeros(2), prior_std**2 * jnp.eye(2))  # written out, not read from the SDE
     xs = p_eps.sample(getkey(), 2000)
-    run = eqx.filter_jit(jax.vmap(lambda x: sr.log_likelihood_details(sde, exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL)))
+    run = eqx.filter_jit(jax.vmap(lambda x: sr.log_likelihood_details(sde, sr.exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL)))
     result = run(xs)
     M, c = sr.gaussian_flow_map(sde, dist, eps, sde.T)
     phi = xs @ M.T + c[None]
@@ -107,7 +103,7 @@ def test_scipy_rk45_route_agrees_with_diffrax(getkey):
     likelihood of the reversed map), probes paired with the wrong examples."""
     sde, dist = DOCUMENTS_SDES["VP"](), gmm_2d()
     xs = sr.marginal(sde, dist, 1e-5).sample(getkey(), 4)
-    p_T, score = sr.marginal(sde, dist, sde.T), exact_score(sde, dist)
+    p_T, score = sr.marginal(sde, dist, sde.T), sr.exact_score(sde, dist)
     closed_form = jax.vmap(sr.marginal(sde, dist, 1e-5).log_prob)(xs)
     log_p, nfe = sr.log_likelihood_scipy(sde, score, xs, rtol=TOL, atol=TOL, prior=p_T)
     assert np.max(np.abs(log_p - closed_form)) <= 1e-6 and nfe > 0
@@ -148,7 +144,7 @@ def test_nfe_counts_every_evaluation_and_compiles_once(getkey):
 
 def test_invalid_inputs_raise_clear_errors(getkey):
     sde, x = sr.VPSDE(), jnp.zeros(2)
-    score = exact_score(sde, gaussian_2d())
+    score = sr.exact_score(sde, gaussian_2d())
     for kw, phrase in [
         (dict(divergence="skilling"), "divergence must be one of"),
         (dict(divergence="hutchinson"), "needs a PRNG key"),

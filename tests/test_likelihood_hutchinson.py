@@ -17,10 +17,6 @@ from scoresde_ref.examples import gmm_2d
 EPS, TOL = 1e-3, 1e-8
 
 
-def exact_score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 def rotated_gaussian(d: int) -> sr.Gaussian:
     """N(0, U diag(λ) Uᵀ), λ evenly spaced in [0.2, 2], U a fixed random rotation: A is not diagonal, so
     Rademacher probes have a nonzero variance."""
@@ -33,7 +29,7 @@ def rotated_gaussian(d: int) -> sr.Gaussian:
 def probe_channels(sde, dist, x, key, probe, n_probes):
     """All `n_probes` one-probe estimates of ∫∇·f̃ dt along the one (probe-independent) path from x."""
     run = sr.log_likelihood_details(
-        sde, exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key, probe=probe, n_probes=n_probes
+        sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key, probe=probe, n_probes=n_probes
     )
     return run.delta_logp_probes, run.delta_logp
 
@@ -73,7 +69,7 @@ def test_reference_convention_is_unbiased_on_mixture_data(probe, getkey):
     run = eqx.filter_jit(
         jax.vmap(
             lambda k: sr.log_likelihood(
-                sde, exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=k, probe=probe, prior=p_T
+                sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=k, probe=probe, prior=p_T
             )[0]
         )
     )

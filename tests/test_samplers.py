@@ -12,10 +12,6 @@ import scoresde_ref as sr
 from scoresde_ref.examples import documents_gmm_1d, gaussian_2d
 
 
-def exact_score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 def _fit_order(ns, errors):
     return float(np.polyfit(np.log(ns), np.log(errors), 1)[0])
 
@@ -67,7 +63,7 @@ def test_sampler_output_has_the_exact_law(sde_name, predictor, corrector, order,
     law = sr.pc_sampler_law(sde, dist, **kw)
     n = 60_000
     x_T = sde.prior_sample(getkey(), (n, 2))
-    xs, nfe = eqx.filter_jit(lambda k, x: sr.pc_sample(k, sde, exact_score(sde, dist), x, **kw))(getkey(), x_T)
+    xs, nfe = eqx.filter_jit(lambda k, x: sr.pc_sample(k, sde, sr.exact_score(sde, dist), x, **kw))(getkey(), x_T)
     assert nfe == 40 * (2 if corrector else 1)
     se_mean = jnp.sqrt(jnp.diagonal(law.cov) / n)
     assert jnp.all(jnp.abs(xs.mean(0) - law.mean) < 5 * se_mean)
@@ -121,7 +117,7 @@ def test_probability_flow_maps_p_T_to_p_eps(sde_name, getkey):
     dist, eps = gaussian_2d(), 1e-3
     p_T, p_eps = sr.marginal(sde, dist, sde.T), sr.marginal(sde, dist, eps)
     x_T = p_T.sample(getkey(), 16)
-    x_eps, nfe = sr.ode_sample(sde, exact_score(sde, dist), x_T, eps=eps, rtol=1e-10, atol=1e-10, solver="dopri8")
+    x_eps, nfe = sr.ode_sample(sde, sr.exact_score(sde, dist), x_T, eps=eps, rtol=1e-10, atol=1e-10, solver="dopri8")
 
     def sqrtm(c):
         w, V = jnp.linalg.eigh(c)
@@ -160,7 +156,7 @@ def test_documents_gmm_samples_pass_ks(name, getkey):
     the step count; a wrong sampler (e.g. missing the g² factor) moves the law by O(1)."""
     sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
     x_T = sde.prior_sample(getkey(), (4000, 1))
-    score = exact_score(sde, dist)
+    score = sr.exact_score(sde, dist)
     if name == "ode_diffrax":
         xs, _ = sr.ode_sample(sde, score, x_T, eps=eps)
     elif name == "ode_scipy":
@@ -179,7 +175,7 @@ def test_pc_sample_compiles_once_for_any_input(getkey):
     @eqx.filter_jit
     def run(key, x):
         traces.append(None)
-        return sr.pc_sample(key, sde, exact_score(sde, dist), x, n_steps=50)[0]
+        return sr.pc_sample(key, sde, sr.exact_score(sde, dist), x, n_steps=50)[0]
 
     run(getkey(), jnp.zeros((8, 2)))
     run(getkey(), jnp.ones((8, 2)))
@@ -188,7 +184,7 @@ def test_pc_sample_compiles_once_for_any_input(getkey):
 
 def test_invalid_sampler_options():
     sde, x = sr.VPSDE(), jnp.zeros((4, 2))
-    score = exact_score(sde, gaussian_2d())
+    score = sr.exact_score(sde, gaussian_2d())
     for kw, phrase in [
         (dict(predictor="heun"), "predictor"),
         (dict(corrector="hmc"), "corrector"),

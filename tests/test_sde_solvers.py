@@ -11,10 +11,6 @@ import scoresde_ref as sr
 from scoresde_ref.examples import documents_gmm_1d, gaussian_2d
 
 
-def exact_score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 def _gmm_cdf(p):
     w, mu, sd = np.asarray(p.weights), np.asarray(p.means[:, 0]), np.sqrt(np.asarray(p.covs[:, 0, 0]))
     return lambda x: sum(w[k] * scipy.stats.norm.cdf(x, mu[k], sd[k]) for k in range(len(w)))
@@ -28,7 +24,7 @@ def test_diffrax_euler_has_the_euler_maruyama_law(getkey):
     law = sr.pc_sampler_law(sde, dist, n_steps=40, eps=1e-2, denoise=False)
     n = 4000
     x_T = sde.prior_sample(getkey(), (n, 2))
-    xs, nfe = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, exact_score(sde, dist), x, n_steps=40, eps=1e-2))(getkey(), x_T)
+    xs, nfe = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=40, eps=1e-2))(getkey(), x_T)
     assert nfe == 40
     assert jnp.all(jnp.abs(xs.mean(0) - law.mean) < 5 * jnp.sqrt(jnp.diagonal(law.cov) / n))
     se_cov = jnp.sqrt((jnp.diagonal(law.cov)[:, None] * jnp.diagonal(law.cov)[None] + law.cov**2) / n)
@@ -39,7 +35,7 @@ def test_milstein_equals_euler_for_additive_noise(getkey):
     """The Milstein correction ½ b b'(ΔW² − Δt) vanishes for additive noise: same key, same output."""
     sde, dist = sr.VESDE(0.01, 5.0), gaussian_2d()
     x_T, key = sde.prior_sample(getkey(), (64, 2)), getkey()
-    run = lambda s: sr.sde_sample(key, sde, exact_score(sde, dist), x_T, n_steps=30, solver=s)[0]  # noqa: E731
+    run = lambda s: sr.sde_sample(key, sde, sr.exact_score(sde, dist), x_T, n_steps=30, solver=s)[0]  # noqa: E731
     np.testing.assert_allclose(run("milstein"), run("euler"), rtol=1e-13, atol=1e-13)
 
 
@@ -50,7 +46,7 @@ def test_higher_order_solvers_sample_the_documents_gmm(solver, getkey):
     distance 0.066; discretization bias at 100 steps and the prior mismatch are far below it)."""
     sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
     x_T = sde.prior_sample(getkey(), (1500, 1))
-    xs, _ = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, exact_score(sde, dist), x, n_steps=100, eps=eps, solver=solver))(getkey(), x_T)
+    xs, _ = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=100, eps=eps, solver=solver))(getkey(), x_T)
     assert scipy.stats.kstest(np.asarray(xs[:, 0]), _gmm_cdf(sr.marginal(sde, dist, eps))).pvalue > 1e-6
 
 
@@ -58,7 +54,7 @@ def test_rk1_003_is_euler_maruyama_for_additive_noise(getkey):
     """003 §6.2's order-1 Runge–Kutta step equals the Euler–Maruyama step exactly when b does
     not depend on the state (every SDE of the documents)."""
     sde, dist = sr.VPSDE(), gaussian_2d()
-    rev = sr.TimeReversedSDE(sde, exact_score(sde, dist))
+    rev = sr.TimeReversedSDE(sde, sr.exact_score(sde, dist))
     w, dt = jnp.array([0.3, -1.1]), 0.01
     for u in [0.0, 0.4, 0.9]:
         dW = jnp.sqrt(dt) * jax.random.normal(getkey(), (2,))
@@ -99,7 +95,7 @@ def test_ddim_is_exact_for_a_point_mass():
     sde, x0 = sr.VPSDE(), jnp.array([0.7, -1.3])
     point = sr.Empirical(x0[None])
     x_T = sde.prior_sample(jax.random.key(0), (5, 2))
-    out, nfe = sr.ddim_sample(sde, exact_score(sde, point), x_T, n_steps=3, eps=1e-3)
+    out, nfe = sr.ddim_sample(sde, sr.exact_score(sde, point), x_T, n_steps=3, eps=1e-3)
     (m, s), (m_T, s_T) = sde.kernel(1e-3), sde.kernel(1.0)
     np.testing.assert_allclose(out, m * x0[None] + s * (x_T - m_T * x0[None]) / s_T, atol=1e-14)
     assert nfe == 3
@@ -112,7 +108,7 @@ def test_ddim_weak_order_one():
     target, p_T = sr.marginal(sde, dist, eps), sr.marginal(sde, dist, 1.0)
     ns, errors = [20, 40, 80, 160], []
     for n in ns:
-        f = lambda x, n=n: sr.ddim_sample(sde, exact_score(sde, dist), x[None], n_steps=n, eps=eps)[0][0]  # noqa: E731
+        f = lambda x, n=n: sr.ddim_sample(sde, sr.exact_score(sde, dist), x[None], n_steps=n, eps=eps)[0][0]  # noqa: E731
         M, v = jax.jacfwd(f)(p_T.mean), f(jnp.zeros(2))
         mean, cov = M @ p_T.mean + v, M @ p_T.cov @ M.T
         errors.append(float(jnp.max(jnp.abs(mean - target.mean)) + jnp.max(jnp.abs(cov - target.cov))))
@@ -123,13 +119,13 @@ def test_ddim_stochastic_samples_the_documents_gmm(getkey):
     """η = 1 (DDPM ancestral on the DDIM grid), 500 steps: KS against exact p_eps at α = 1e-6."""
     sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
     x_T = sde.prior_sample(getkey(), (4000, 1))
-    xs, _ = sr.ddim_sample(sde, exact_score(sde, dist), x_T, n_steps=500, eps=eps, eta=1.0, key=getkey())
+    xs, _ = sr.ddim_sample(sde, sr.exact_score(sde, dist), x_T, n_steps=500, eps=eps, eta=1.0, key=getkey())
     assert scipy.stats.kstest(np.asarray(xs[:, 0]), _gmm_cdf(sr.marginal(sde, dist, eps))).pvalue > 1e-6
 
 
 def test_invalid_solver_options():
     sde, x = sr.VPSDE(), jnp.zeros((3, 2))
-    score = exact_score(sde, gaussian_2d())
+    score = sr.exact_score(sde, gaussian_2d())
     with pytest.raises(ValueError, match="solver"):
         sr.sde_sample(jax.random.key(0), sde, score, x, n_steps=5, solver="rk4")
     with pytest.raises(ValueError, match="VPSDE"):

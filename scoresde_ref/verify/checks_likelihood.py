@@ -21,15 +21,11 @@ _SDES = {"VE": sr.VESDE(0.01, 50.0), "VP": sr.VPSDE(), "subVP": sr.SubVPSDE()}
 _X = jnp.array([-1.0, 0.5])
 
 
-def _score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 @eqx.filter_jit
 def _error(sde, dist, x, tol):
     """|computed − closed-form log p_eps(x)| with the exact score and prior p_T; `tol` = rtol = atol (traced)."""
     p_T = sr.marginal(sde, dist, sde.T)
-    log_p, _ = sr.log_likelihood(sde, _score(sde, dist), x, eps=EPS, rtol=tol, atol=tol, prior=p_T)
+    log_p, _ = sr.log_likelihood(sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=tol, atol=tol, prior=p_T)
     return jnp.abs(log_p - sr.marginal(sde, dist, EPS).log_prob(x))
 
 
@@ -45,7 +41,7 @@ for _name, _sde in _SDES.items():
 def _():
     sde, dist, key = sr.VPSDE(), gaussian_2d(), jax.random.key(0)
     run = sr.log_likelihood_details(
-        sde, _score(sde, dist), _X, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key, probe="gaussian", n_probes=8
+        sde, sr.exact_score(sde, dist), _X, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key, probe="gaussian", n_probes=8
     )
     v = sr.sample_probe(key, (8, 2), "gaussian")
     A = sr.gaussian_flow_jacobian_integral(sde, dist, EPS, sde.T)
@@ -58,7 +54,7 @@ def _():
     sde, dist = sr.VPSDE(), gmm_2d()
     p_T = sr.marginal(sde, dist, sde.T)
     run = sr.log_likelihood_details(
-        sde, _score(sde, dist), _X, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=jax.random.key(1), n_probes=2000, prior=p_T
+        sde, sr.exact_score(sde, dist), _X, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=jax.random.key(1), n_probes=2000, prior=p_T
     )
     estimates = run.prior_logp + run.delta_logp_probes
     se = float(jnp.std(estimates)) / math.sqrt(estimates.shape[0])
@@ -69,7 +65,7 @@ def _():
 @register("prior_mismatch_identity", group="likelihood")
 def _():
     sde, dist, eps = sr.VPSDE(0.1, 3.0), gaussian_2d(), 1e-3
-    run = sr.log_likelihood_details(sde, _score(sde, dist), _X, eps=eps, rtol=TOL, atol=TOL)
+    run = sr.log_likelihood_details(sde, sr.exact_score(sde, dist), _X, eps=eps, rtol=TOL, atol=TOL)
     M, c = sr.gaussian_flow_map(sde, dist, eps, sde.T)
     phi = M @ _X + c
     mismatch = sde.prior_log_prob(phi) - sr.marginal(sde, dist, sde.T).log_prob(phi)

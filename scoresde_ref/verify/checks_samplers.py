@@ -18,10 +18,6 @@ from ._registry import CheckResult, register, register_figure, save_figure
 ORDER_TOL = 0.15
 
 
-def _score(sde, dist):
-    return lambda x, t: sr.marginal(sde, dist, t).score(x)
-
-
 def _law_error(law, target):
     return float(jnp.max(jnp.abs(law.mean - target.mean)) + jnp.max(jnp.abs(law.cov - target.cov)))
 
@@ -72,16 +68,10 @@ for _name, (_sde, _ns) in _ODE_ORDERS.items():
 @register("probability_flow_map_gaussian", group="samplers")
 def _():
     sde, dist, eps = sr.VPSDE(), gaussian_2d(), 1e-3
-    p_T, p_eps = sr.marginal(sde, dist, sde.T), sr.marginal(sde, dist, eps)
-    x_T = p_T.sample(jax.random.key(0), 16)
-    x_eps, _ = sr.ode_sample(sde, _score(sde, dist), x_T, eps=eps, rtol=1e-10, atol=1e-10, solver="dopri8")
-
-    def sqrtm(c):
-        w, V = jnp.linalg.eigh(c)
-        return (V * jnp.sqrt(w)[None]) @ V.T
-
-    A = sqrtm(p_eps.cov) @ jnp.linalg.inv(sqrtm(p_T.cov))
-    expected = p_eps.mean[None] + (x_T - p_T.mean[None]) @ A.T
+    x_T = sr.marginal(sde, dist, sde.T).sample(jax.random.key(0), 16)
+    x_eps, _ = sr.ode_sample(sde, sr.exact_score(sde, dist), x_T, eps=eps, rtol=1e-10, atol=1e-10, solver="dopri8")
+    M, c = sr.gaussian_flow_map(sde, dist, sde.T, eps)  # x(eps) = M x(T) + c, Σ_eps^{1/2} Σ_T^{-1/2} in the common eigenbasis
+    expected = x_T @ M.T + c[None]
     err = float(jnp.max(jnp.abs(x_eps - expected)) / jnp.max(jnp.abs(expected)))
     return CheckResult(err, 1e-7, note="adaptive Dopri8 at rtol = atol = 1e-10 vs the closed-form transport map")
 
@@ -90,7 +80,7 @@ def _():
 def _():
     sde, x0 = sr.VPSDE(), jnp.array([0.7, -1.3])
     x_T = sde.prior_sample(jax.random.key(0), (5, 2))
-    out, _ = sr.ddim_sample(sde, _score(sde, sr.Empirical(x0[None])), x_T, n_steps=3, eps=1e-3)
+    out, _ = sr.ddim_sample(sde, sr.exact_score(sde, sr.Empirical(x0[None])), x_T, n_steps=3, eps=1e-3)
     (m, s), (m_T, s_T) = sde.kernel(1e-3), sde.kernel(1.0)
     err = float(jnp.max(jnp.abs(out - (m * x0[None] + s * (x_T - m_T * x0[None]) / s_T))))
     return CheckResult(err, 1e-13, note="deterministic DDIM, 3 steps, p_0 = δ_x0")
@@ -113,7 +103,7 @@ for _name, _kw in _KS.items():
     def _(kw=_kw):
         sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
         x_T = sde.prior_sample(jax.random.key(1), (4000, 1))
-        run = eqx.filter_jit(lambda k, x: sr.pc_sample(k, sde, _score(sde, dist), x, n_steps=1000, eps=eps, **kw))
+        run = eqx.filter_jit(lambda k, x: sr.pc_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=1000, eps=eps, **kw))
         xs, _ = run(jax.random.key(2), x_T)
         p = scipy.stats.kstest(np.asarray(xs[:, 0]), _gmm_cdf(sr.marginal(sde, dist, eps))).pvalue
         return CheckResult(p, 1e-6, ">=", note="KS p-value, 4,000 samples of ½N(−3, ¼) + ½N(3, 1), VP, N = 1000")
