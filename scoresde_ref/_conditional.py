@@ -48,7 +48,7 @@ def conditional_score(score_fn: ScoreFn, log_likelihood_fn: LogLikelihoodFn, sca
     **Arguments:** `score_fn(x, t)` the unconditional score $\nabla\log p_t(x)$ (exact or learned);
     `log_likelihood_fn(x, t)` the scalar $\log p_t(y \mid x)$ for the fixed $y$ (differentiated by
     `jax.grad` in $x$): an exact class posterior (`class_log_likelihood`), a trained classifier
-    (`classifier_log_likelihood`), a linear observation (`linear_inverse_log_likelihood`);
+    (`classifier_log_likelihood`), a linear observation (`LinearInverseLogLikelihood`);
     `scale` the guidance weight $\lambda$.
 
     **Returns** a `ConditionalScore` (an `eqx.Module`, so it can be passed through `jit`).

@@ -22,6 +22,17 @@ def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
     return check(chol, jnp.all(jnp.isfinite(chol)), f"{owner}: {name} must be positive definite")
 
 
+def gaussian_conditional(mean: Vector, cov: Matrix, A: Matrix, noise_cov: Matrix, y: Vector) -> tuple[Vector, Matrix]:
+    r"""Mean and covariance of $X \mid AX + \varepsilon = y$ for $X \sim \mathcal N(\mu, \Sigma)$, $\varepsilon \sim \mathcal N(0, R)$
+    independent (the Kalman update): $S = A\Sigma A^\top + R$, $K = \Sigma A^\top S^{-1}$,
+    $\mu + K(y - A\mu)$, $\Sigma - KA\Sigma$ (symmetrised). `cov` may be singular; $S$ must be positive definite."""
+    A_cov = A @ cov
+    chol = jnp.linalg.cholesky(A_cov @ A.T + noise_cov)
+    gain_t = jsl.cho_solve((chol, True), A_cov)  # S^{-1} A Σ = K^T (Σ, S symmetric)
+    post_cov = cov - A_cov.T @ gain_t
+    return mean + gain_t.T @ (y - A @ mean), 0.5 * (post_cov + post_cov.T)
+
+
 def inverse_cholesky(chol: Matrix) -> Matrix:
     """$L^{-1}$ by a triangular solve. It does not depend on $x$, so under `vmap` over examples it
     is computed once and each example costs two matrix-vector products (not two batched solves)."""

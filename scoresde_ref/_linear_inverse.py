@@ -15,11 +15,10 @@ For $x(0) \sim \mathcal N(\mu, \Sigma)$ and $\varepsilon \sim \mathcal N(0, I_k)
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 
 from ._custom_types import Matrix, ScalarLike, Vector
-from ._gaussian import Gaussian, gaussian_log_prob
+from ._gaussian import Gaussian, gaussian_conditional, gaussian_log_prob
 from ._marginal import posterior
 from ._sde_base import AbstractAffineSDE
 from ._validation import check
@@ -58,13 +57,8 @@ def masked_observation(y: Vector, mask, transform: Matrix | None = None) -> Line
 
 def linear_inverse_posterior(dist: Gaussian, obs: LinearObservation) -> tuple[Vector, Matrix]:
     r"""`(mean, cov)` of $x(0) \mid y$ (the Kalman update; `cov` is singular when $\sigma_y = 0$, so a pair, not a `Gaussian`)."""
-    A, mu, Sigma = obs.A, dist.mean, dist.cov
-    S = A @ Sigma @ A.T + obs.noise_std**2 * jnp.eye(A.shape[0], dtype=mu.dtype)
-    chol = jnp.linalg.cholesky(S)
-    gain_t = jsl.cho_solve((chol, True), A @ Sigma)  # S^{-1} A Σ = Kᵀ
-    mean = mu + gain_t.T @ (obs.y - A @ mu)
-    cov = Sigma - (A @ Sigma).T @ gain_t
-    return mean, 0.5 * (cov + cov.T)
+    noise_cov = obs.noise_std**2 * jnp.eye(obs.A.shape[0], dtype=dist.mean.dtype)
+    return gaussian_conditional(dist.mean, dist.cov, obs.A, noise_cov, obs.y)
 
 
 def linear_inverse_marginal(sde: AbstractAffineSDE, dist: Gaussian, obs: LinearObservation, t: ScalarLike) -> Gaussian:

@@ -8,12 +8,11 @@ closed under this map, and under conditioning on $x(t)$.
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 
 from ._custom_types import ScalarLike, Vector
 from ._distribution_base import AbstractDistribution
 from ._empirical import Empirical
-from ._gaussian import Gaussian
+from ._gaussian import Gaussian, gaussian_conditional
 from ._mixture import GaussianMixture, IsotropicGaussianMixture
 from ._sde_base import AbstractAffineSDE
 
@@ -76,11 +75,7 @@ def exact_score(sde: AbstractAffineSDE, data: AbstractDistribution) -> ExactScor
 def _gaussian_posterior(x: Vector, mean, cov, m, c, s) -> tuple[jax.Array, jax.Array]:
     """Mean and covariance of X0 | m X0 + c + s Z = x for X0 ~ N(mean, cov) (Kalman update)."""
     eye = jnp.eye(mean.shape[-1], dtype=jnp.result_type(mean))
-    chol = jnp.linalg.cholesky(m**2 * cov + s**2 * eye)
-    gain_t = jsl.cho_solve((chol, True), m * cov)  # (S^{-1} m Σ) = K^T, Σ and S symmetric
-    post_mean = mean + gain_t.T @ (x - m * mean - c)
-    post_cov = cov - m * gain_t.T @ cov
-    return post_mean, 0.5 * (post_cov + post_cov.T)
+    return gaussian_conditional(mean, cov, m * eye, s**2 * eye, x - c)
 
 
 def posterior(sde: AbstractAffineSDE, dist: AbstractDistribution, x: Vector, t: ScalarLike) -> AbstractDistribution:
