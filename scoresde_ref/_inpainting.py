@@ -26,9 +26,8 @@ import numpy as np
 
 from ._custom_types import Batch, Key, Matrix, ScalarLike, ScoreFn, Vector
 from ._gaussian import Gaussian
-from ._marginal import marginal
 from ._pc_sampler import pc_sample
-from ._sampler_law import pc_sampler_moments
+from ._sampler_law import pc_sampler_moments, start_law
 from ._sde_base import AbstractAffineSDE
 from ._validation import check
 
@@ -175,14 +174,10 @@ def replacement_limit_law(
         dGamma = 2 * a * Gamma + g2 * (P_UU @ Gamma + Gamma @ P_UU) - g2 * jnp.eye(U.size, dtype=y.dtype)
         return a * eta + b - g2 * score, dGamma
 
-    if start == "prior":
-        eta_T = rotated(sde.prior_mean())[U]
-        Gamma_T = sde.prior_std**2 * jnp.eye(U.size, dtype=y.dtype)
-    elif start == "exact":
-        p_T = marginal(sde, Gaussian(mu0, cov0), sde.T)
-        eta_T, Gamma_T = p_T.mean[U], p_T.cov[U][:, U]
-    else:
+    if start not in ("prior", "exact"):
         raise ValueError(f"replacement_limit_law: start must be 'prior' or 'exact'; got {start!r}")
+    x_T = start_law(sde, dist, start)  # the law at T in x coordinates, rotated to w = W x
+    eta_T, Gamma_T = (W @ x_T.mean)[U], (W @ x_T.cov @ W.T)[U][:, U]
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
         diffrax.Dopri8(),

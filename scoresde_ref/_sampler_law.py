@@ -24,7 +24,8 @@ from ._predictors import PREDICTORS
 from ._sde_base import AbstractAffineSDE
 
 
-def _start(sde, dist, start):
+def start_law(sde, dist, start):
+    """The sampler's starting law: the exact $p_T$ (`"exact"`) or the SDE's prior (`"prior"`), as a `Gaussian`."""
     if start == "exact":
         return marginal(sde, dist, sde.T)
     if start == "prior":
@@ -76,7 +77,7 @@ def pc_sampler_moments(
     predict = PREDICTORS[predictor]
     score_fn = lambda x, t: marginal(sde, dist, t).score(x)  # noqa: E731
     h = (sde.T - eps) / n_steps
-    p_T = _start(sde, dist, start)
+    p_T = start_law(sde, dist, start)
 
     eye = jnp.eye(p_T.dim, dtype=p_T.mean.dtype)
 
@@ -142,7 +143,7 @@ def ode_sampler_law(
         )
         return sol.ys[-1, 0]
 
-    p_T = _start(sde, dist, start)
+    p_T = start_law(sde, dist, start)
     M, v = _affine(flow, p_T.mean)
     mean = M @ p_T.mean + v
     cov = M @ p_T.cov @ M.T

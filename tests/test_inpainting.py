@@ -184,3 +184,19 @@ def test_colorization_is_imputation_in_decoupled_coordinates():
     from_gray = sr.linear_inverse_posterior(dist, sr.LinearObservation(jnp.full((1, 3), 1 / 3), jnp.array([gray])))
     for a, b in zip(from_w, from_gray):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_replacement_limit_starts_from_p_T_in_rotated_coordinates():
+    """With `start="exact"` the limit ODE starts at the unknown coordinates of W x(T), x(T) ~ p_T: for a
+    constant-drift SDE (offset c_T = b T ≠ 0) and the colorization transform, integrating over only
+    1e-9 of time leaves (η, Γ) at ((W μ_T)_U, (W Σ_T Wᵀ)_UU) up to O(1e-9) drift. Planted bug caught:
+    the offset added unrotated (p_T of the rotated data, mean m W μ + c_T instead of W(m μ + c_T)),
+    which moves η by |(W c_T)_U − c_T| = O(1)."""
+    sde = sr.ConstantDriftSDE(jnp.array([1.0, -0.5, 0.25]), 0.3, 1.0)
+    dist = sr.Gaussian(jnp.array([0.2, -0.1, 0.4]), jnp.diag(jnp.array([0.5, 0.3, 0.2])))
+    W, mask = sr.colorization_transform(1), sr.colorization_mask(1)
+    lim = sr.replacement_limit_law(sde, dist, jnp.zeros(3), mask, transform=W, start="exact", eps=1.0 - 1e-9)
+    p_T = sr.marginal(sde, dist, sde.T)
+    U = np.flatnonzero(~mask)
+    np.testing.assert_allclose(lim.mean, (W @ p_T.mean)[U], atol=1e-7)
+    np.testing.assert_allclose(lim.cov, (W @ p_T.cov @ W.T)[U][:, U], atol=1e-7)
