@@ -1,137 +1,206 @@
 """scoresde-ref: reference implementation and correctness oracle for score-based generative
 modelling through SDEs (Song et al., ICLR 2021). See README.md for the tour and
-derivations/ for the mathematics."""
+derivations/ for the mathematics.
 
-from ._affine import AffineSDE as AffineSDE
-from ._affine_objectives import AffineScore as AffineScore
-from ._affine_objectives import dsm_affine as dsm_affine
-from ._affine_objectives import dsm_affine_minimiser as dsm_affine_minimiser
-from ._affine_objectives import dsm_ism_gap as dsm_ism_gap
-from ._affine_objectives import expected_sq_norm as expected_sq_norm
-from ._affine_objectives import fisher_affine as fisher_affine
-from ._affine_objectives import gaussian_fisher_information as gaussian_fisher_information
-from ._affine_objectives import gaussian_score_coeffs as gaussian_score_coeffs
-from ._affine_objectives import ism_affine as ism_affine
-from ._affine_objectives import moments as moments
-from ._bits_per_dim import bits_per_dim as bits_per_dim
-from ._bits_per_dim import dequantization_offset as dequantization_offset
-from ._bits_per_dim import dequantize as dequantize
-from ._brownian import BrownianMotion as BrownianMotion
-from ._brownian import ConstantDriftSDE as ConstantDriftSDE
-from ._brownian import ExpDiffusionSDE as ExpDiffusionSDE
-from ._brownian import PowerDiffusionSDE as PowerDiffusionSDE
-from ._chain_base import AbstractChain as AbstractChain
-from ._chain_run import chain_path as chain_path
-from ._chain_run import propagate_moments as propagate_moments
-from ._chain_run import sample_path as sample_path
-from ._chain_run import sample_reverse_path as sample_reverse_path
-from ._classifier import classifier_log_likelihood as classifier_log_likelihood
-from ._classifier import classifier_loss as classifier_loss
-from ._classifier import classifier_vs_bayes as classifier_vs_bayes
-from ._classifier import ClassifierLogLikelihood as ClassifierLogLikelihood
-from ._classifier import TimeClassifier as TimeClassifier
-from ._classifier import train_classifier as train_classifier
-from ._conditional import class_log_likelihood as class_log_likelihood
-from ._conditional import class_log_posterior as class_log_posterior
-from ._conditional import ClassLogLikelihood as ClassLogLikelihood
-from ._conditional import conditional_score as conditional_score
-from ._conditional import ConditionalScore as ConditionalScore
-from ._conditional import labelled_marginal as labelled_marginal
-from ._conditional import LabelledMixture as LabelledMixture
-from ._ddim import ddim_sample as ddim_sample
-from ._ddpm_chain import cosine_log_alpha_bar as cosine_log_alpha_bar
-from ._ddpm_chain import DDPMChain as DDPMChain
-from ._discrete_losses import ddpm_loss as ddpm_loss
-from ._discrete_losses import ddpm_terms as ddpm_terms
-from ._discrete_losses import ncsn_loss as ncsn_loss
-from ._discrete_losses import ncsn_terms as ncsn_terms
-from ._discretize import Discretization as Discretization
-from ._discretize import discretize as discretize
-from ._distribution_base import AbstractDensity as AbstractDensity
-from ._distribution_base import AbstractDistribution as AbstractDistribution
-from ._divergence import divergence as divergence
-from ._divergence import hutchinson_divergence as hutchinson_divergence
-from ._divergence import hutchinson_variance as hutchinson_variance
-from ._divergence import sample_probe as sample_probe
-from ._divergence import value_and_divergence as value_and_divergence
-from ._divergence import value_and_quadratic_forms as value_and_quadratic_forms
-from ._empirical import Empirical as Empirical
-from ._fokker_planck import fokker_planck_relative_residual as fokker_planck_relative_residual
-from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
-from ._fokker_planck import fokker_planck_terms as fokker_planck_terms
-from ._fokker_planck import log_fokker_planck_residual as log_fokker_planck_residual
-from ._fokker_planck import log_fokker_planck_terms as log_fokker_planck_terms
-from ._gauss_hermite import gauss_hermite_expectation as gauss_hermite_expectation
-from ._gaussian import Gaussian as Gaussian
-from ._gaussian_flow import gaussian_flow_jacobian_integral as gaussian_flow_jacobian_integral
-from ._gaussian_flow import gaussian_flow_map as gaussian_flow_map
-from ._inpainting import colorization_mask as colorization_mask
-from ._inpainting import colorization_transform as colorization_transform
-from ._inpainting import impute_sample as impute_sample
-from ._inpainting import impute_sampler_law as impute_sampler_law
-from ._inpainting import Replacement as Replacement
-from ._inpainting import replacement_limit_law as replacement_limit_law
-from ._langevin import annealed_langevin_sample as annealed_langevin_sample
-from ._langevin import langevin_mcmc as langevin_mcmc
-from ._likelihood import LikelihoodResult as LikelihoodResult
-from ._likelihood import log_likelihood as log_likelihood
-from ._likelihood import log_likelihood_details as log_likelihood_details
-from ._likelihood import log_likelihood_scipy as log_likelihood_scipy
-from ._likelihood_bound import exact_score_coeffs as exact_score_coeffs
-from ._likelihood_bound import gaussian_kl as gaussian_kl
-from ._likelihood_bound import likelihood_weighting_bound as likelihood_weighting_bound
-from ._likelihood_bound import reverse_sde_output as reverse_sde_output
-from ._likelihood_bound import score_error_integral as score_error_integral
-from ._likelihood_bound import sde_prior as sde_prior
-from ._linear_inverse import linear_inverse_marginal as linear_inverse_marginal
-from ._linear_inverse import linear_inverse_posterior as linear_inverse_posterior
-from ._linear_inverse import LinearInverseLogLikelihood as LinearInverseLogLikelihood
-from ._linear_inverse import LinearInverseScore as LinearInverseScore
-from ._linear_inverse import LinearObservation as LinearObservation
-from ._linear_inverse import masked_observation as masked_observation
-from ._losses import dsm_loss as dsm_loss
-from ._losses import fisher_loss as fisher_loss
-from ._losses import ism_loss as ism_loss
-from ._losses import loss_terms as loss_terms
-from ._losses import sliced_score_matching_loss as sliced_score_matching_loss
-from ._marginal import exact_score as exact_score
-from ._marginal import ExactScore as ExactScore
-from ._marginal import marginal as marginal
-from ._marginal import posterior as posterior
-from ._marginal import push_forward as push_forward
-from ._mixture import AbstractMixture as AbstractMixture
-from ._mixture import GaussianMixture as GaussianMixture
-from ._mixture import IsotropicGaussianMixture as IsotropicGaussianMixture
-from ._ode_sampler import ode_sample as ode_sample
-from ._ode_sampler import ode_sample_scipy as ode_sample_scipy
-from ._ou import OUSDE as OUSDE
-from ._ou_chain import OUChain as OUChain
-from ._parameterisation import eps_from_score as eps_from_score
-from ._parameterisation import score_from_eps as score_from_eps
-from ._parameterisation import score_from_x0 as score_from_x0
-from ._parameterisation import x0_from_score as x0_from_score
-from ._pc_sampler import pc_sample as pc_sample
-from ._reverse import Flow as Flow
-from ._reverse import probability_flow_drift as probability_flow_drift
-from ._reverse import reverse_drift as reverse_drift
-from ._reverse import reverse_drift_matrix as reverse_drift_matrix
-from ._reverse import TimeReversedSDE as TimeReversedSDE
-from ._sampler_law import ode_sampler_law as ode_sampler_law
-from ._sampler_law import pc_sampler_law as pc_sampler_law
-from ._sde_base import AbstractAffineSDE as AbstractAffineSDE
-from ._sde_base import AbstractLinearSDE as AbstractLinearSDE
-from ._sde_base import AbstractSDE as AbstractSDE
-from ._sde_solvers import rk1_003_step as rk1_003_step
-from ._sde_solvers import sde_sample as sde_sample
-from ._smld_chain import SMLDChain as SMLDChain
-from ._time_sampling import mean_and_stderr as mean_and_stderr
-from ._time_sampling import sample_times as sample_times
-from ._ve import VESDE as VESDE
-from ._vp import SubVPSDE as SubVPSDE
-from ._vp import VPSDE as VPSDE
-from ._wasserstein import gaussian_w2 as gaussian_w2
-from ._wasserstein import mixture_w2_bounds as mixture_w2_bounds
-from ._wasserstein import ou_w2_bound as ou_w2_bound
-from ._weighting import loss_weight as loss_weight
+The package is layered bottom-up, one public namespace per family:
 
-__version__ = "0.1.0"
+- `scoresde_ref.sde`: forward SDEs, exact kernels, the affine quadrature route, reverse/flow drifts;
+- `scoresde_ref.distributions`: Gaussian, mixtures, empirical data, marginals p_t and exact scores;
+- `scoresde_ref.chains`: SMLD, DDPM and OU chains, discretizations, running chains;
+- `scoresde_ref.samplers`: predictors, correctors, PC, ODE, SDE solvers, DDIM, Langevin;
+- `scoresde_ref.losses`: score-matching objectives, weightings, time sampling, parameterisations;
+- `scoresde_ref.likelihood`: log-likelihood through the probability-flow ODE, bits/dim;
+- `scoresde_ref.conditional`: Bayes conditional score, classifiers, imputation, linear inverse problems;
+- `scoresde_ref.exact`: closed forms that check methods (sampler laws, affine objectives, flow maps, ...);
+- `scoresde_ref.examples`: the documents' examples, used as fixtures by the tests and `verify`.
+
+The names in `__all__` are the front door; every other public name of the subpackages stays importable
+from here as an alias, so code written against the flat layout keeps working.
+"""
+
+import importlib.metadata as _metadata
+
+from . import chains as chains
+from . import conditional as conditional
+from . import distributions as distributions
+from . import exact as exact
+from . import examples as examples
+from . import likelihood as likelihood
+from . import losses as losses
+from . import samplers as samplers
+from . import sde as sde
+
+# The front door (`__all__`).
+from .sde import AbstractSDE as AbstractSDE
+from .sde import VESDE as VESDE
+from .sde import VPSDE as VPSDE
+from .sde import SubVPSDE as SubVPSDE
+from .sde import OUSDE as OUSDE
+from .sde import AffineSDE as AffineSDE
+from .distributions import Gaussian as Gaussian
+from .distributions import GaussianMixture as GaussianMixture
+from .distributions import Empirical as Empirical
+from .distributions import marginal as marginal
+from .distributions import exact_score as exact_score
+from .sde import reverse_drift as reverse_drift
+from .sde import probability_flow_drift as probability_flow_drift
+from .chains import DDPMChain as DDPMChain
+from .chains import SMLDChain as SMLDChain
+from .chains import OUChain as OUChain
+from .chains import discretize as discretize
+from .samplers import pc_sample as pc_sample
+from .samplers import ode_sample as ode_sample
+from .samplers import sde_sample as sde_sample
+from .samplers import ddim_sample as ddim_sample
+from .samplers import annealed_langevin_sample as annealed_langevin_sample
+from .losses import dsm_loss as dsm_loss
+from .losses import ism_loss as ism_loss
+from .losses import sliced_score_matching_loss as sliced_score_matching_loss
+from .likelihood import log_likelihood as log_likelihood
+from .likelihood import LikelihoodResult as LikelihoodResult
+from .likelihood import bits_per_dim as bits_per_dim
+from .conditional import conditional_score as conditional_score
+from .conditional import LabelledMixture as LabelledMixture
+from .conditional import class_log_likelihood as class_log_likelihood
+from .conditional import impute_sample as impute_sample
+from .exact import pc_sampler_law as pc_sampler_law
+from .exact import log_fokker_planck_residual as log_fokker_planck_residual
+
+# Aliases of every other public name (the flat layout of earlier versions).
+from .sde import AbstractAffineSDE as AbstractAffineSDE
+from .sde import AbstractLinearSDE as AbstractLinearSDE
+from .sde import BrownianMotion as BrownianMotion
+from .sde import ConstantDriftSDE as ConstantDriftSDE
+from .sde import ExpDiffusionSDE as ExpDiffusionSDE
+from .sde import Flow as Flow
+from .sde import PowerDiffusionSDE as PowerDiffusionSDE
+from .sde import reverse_drift_matrix as reverse_drift_matrix
+from .sde import TimeReversedSDE as TimeReversedSDE
+from .distributions import AbstractDensity as AbstractDensity
+from .distributions import AbstractDistribution as AbstractDistribution
+from .distributions import AbstractMixture as AbstractMixture
+from .distributions import ExactScore as ExactScore
+from .distributions import IsotropicGaussianMixture as IsotropicGaussianMixture
+from .distributions import posterior as posterior
+from .distributions import push_forward as push_forward
+from .chains import AbstractChain as AbstractChain
+from .chains import chain_path as chain_path
+from .chains import cosine_log_alpha_bar as cosine_log_alpha_bar
+from .chains import Discretization as Discretization
+from .chains import propagate_moments as propagate_moments
+from .chains import sample_path as sample_path
+from .chains import sample_reverse_path as sample_reverse_path
+from .samplers import langevin_mcmc as langevin_mcmc
+from .samplers import ode_sample_scipy as ode_sample_scipy
+from .samplers import rk1_003_step as rk1_003_step
+from .losses import ddpm_loss as ddpm_loss
+from .losses import ddpm_terms as ddpm_terms
+from .losses import divergence as divergence
+from .losses import eps_from_score as eps_from_score
+from .losses import fisher_loss as fisher_loss
+from .losses import hutchinson_divergence as hutchinson_divergence
+from .losses import hutchinson_variance as hutchinson_variance
+from .losses import loss_terms as loss_terms
+from .losses import loss_weight as loss_weight
+from .losses import mean_and_stderr as mean_and_stderr
+from .losses import ncsn_loss as ncsn_loss
+from .losses import ncsn_terms as ncsn_terms
+from .losses import sample_probe as sample_probe
+from .losses import sample_times as sample_times
+from .losses import score_from_eps as score_from_eps
+from .losses import score_from_x0 as score_from_x0
+from .losses import value_and_divergence as value_and_divergence
+from .losses import value_and_quadratic_forms as value_and_quadratic_forms
+from .losses import x0_from_score as x0_from_score
+from .likelihood import dequantization_offset as dequantization_offset
+from .likelihood import dequantize as dequantize
+from .likelihood import log_likelihood_details as log_likelihood_details
+from .likelihood import log_likelihood_scipy as log_likelihood_scipy
+from .conditional import class_log_posterior as class_log_posterior
+from .conditional import classifier_log_likelihood as classifier_log_likelihood
+from .conditional import classifier_loss as classifier_loss
+from .conditional import classifier_vs_bayes as classifier_vs_bayes
+from .conditional import ClassifierLogLikelihood as ClassifierLogLikelihood
+from .conditional import ClassLogLikelihood as ClassLogLikelihood
+from .conditional import colorization_mask as colorization_mask
+from .conditional import colorization_transform as colorization_transform
+from .conditional import ConditionalScore as ConditionalScore
+from .conditional import impute_sampler_law as impute_sampler_law
+from .conditional import labelled_marginal as labelled_marginal
+from .conditional import linear_inverse_marginal as linear_inverse_marginal
+from .conditional import linear_inverse_posterior as linear_inverse_posterior
+from .conditional import LinearInverseLogLikelihood as LinearInverseLogLikelihood
+from .conditional import LinearInverseScore as LinearInverseScore
+from .conditional import LinearObservation as LinearObservation
+from .conditional import masked_observation as masked_observation
+from .conditional import Replacement as Replacement
+from .conditional import replacement_limit_law as replacement_limit_law
+from .conditional import TimeClassifier as TimeClassifier
+from .conditional import train_classifier as train_classifier
+from .exact import AffineScore as AffineScore
+from .exact import dsm_affine as dsm_affine
+from .exact import dsm_affine_minimiser as dsm_affine_minimiser
+from .exact import dsm_ism_gap as dsm_ism_gap
+from .exact import exact_score_coeffs as exact_score_coeffs
+from .exact import expected_sq_norm as expected_sq_norm
+from .exact import fisher_affine as fisher_affine
+from .exact import fokker_planck_relative_residual as fokker_planck_relative_residual
+from .exact import fokker_planck_residual as fokker_planck_residual
+from .exact import fokker_planck_terms as fokker_planck_terms
+from .exact import gauss_hermite_expectation as gauss_hermite_expectation
+from .exact import gaussian_fisher_information as gaussian_fisher_information
+from .exact import gaussian_flow_jacobian_integral as gaussian_flow_jacobian_integral
+from .exact import gaussian_flow_map as gaussian_flow_map
+from .exact import gaussian_kl as gaussian_kl
+from .exact import gaussian_score_coeffs as gaussian_score_coeffs
+from .exact import gaussian_w2 as gaussian_w2
+from .exact import ism_affine as ism_affine
+from .exact import likelihood_weighting_bound as likelihood_weighting_bound
+from .exact import log_fokker_planck_terms as log_fokker_planck_terms
+from .exact import mixture_w2_bounds as mixture_w2_bounds
+from .exact import moments as moments
+from .exact import ode_sampler_law as ode_sampler_law
+from .exact import ou_w2_bound as ou_w2_bound
+from .exact import reverse_sde_output as reverse_sde_output
+from .exact import score_error_integral as score_error_integral
+from .exact import sde_prior as sde_prior
+
+__version__ = _metadata.version("scoresde-ref")
+
+__all__ = [
+    "chains", "conditional", "distributions", "exact", "examples", "likelihood", "losses", "samplers", "sde",
+    "AbstractSDE",
+    "VESDE",
+    "VPSDE",
+    "SubVPSDE",
+    "OUSDE",
+    "AffineSDE",
+    "Gaussian",
+    "GaussianMixture",
+    "Empirical",
+    "marginal",
+    "exact_score",
+    "reverse_drift",
+    "probability_flow_drift",
+    "DDPMChain",
+    "SMLDChain",
+    "OUChain",
+    "discretize",
+    "pc_sample",
+    "ode_sample",
+    "sde_sample",
+    "ddim_sample",
+    "annealed_langevin_sample",
+    "dsm_loss",
+    "ism_loss",
+    "sliced_score_matching_loss",
+    "log_likelihood",
+    "LikelihoodResult",
+    "bits_per_dim",
+    "conditional_score",
+    "LabelledMixture",
+    "class_log_likelihood",
+    "impute_sample",
+    "pc_sampler_law",
+    "log_fokker_planck_residual",
+]

@@ -2,13 +2,13 @@
 
 import jax.numpy as jnp
 
-from ._affine import AffineSDE
-from ._brownian import BrownianMotion, ConstantDriftSDE, ExpDiffusionSDE, PowerDiffusionSDE
-from ._gaussian import Gaussian
-from ._mixture import GaussianMixture
-from ._ou import OUSDE
-from ._ve import VESDE
-from ._vp import SubVPSDE, VPSDE
+from .sde._affine import AffineSDE
+from .sde._elementary import BrownianMotion, ConstantDriftSDE, ExpDiffusionSDE, PowerDiffusionSDE
+from .distributions._gaussian import Gaussian
+from .distributions._mixture import GaussianMixture
+from .sde._ou import OUSDE
+from .sde._ve import VESDE
+from .sde._vp import SubVPSDE, VPSDE
 
 
 def sde_zoo() -> dict:

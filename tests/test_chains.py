@@ -200,7 +200,7 @@ def test_ancestral_sampler_samples_the_data_law(getkey):
     exact moment recursion gives mean μ exactly and variance s0² within the O(1/N) bias of the reverse
     kernel (measured in test_chains_convergence); samples (n = 20,000) agree with that recursion to 5 SE
     (false failure < 1e-5). Planted bug caught: a reverse loop that skips i = 1 (002 L150)."""
-    from scoresde_ref._chain_limits import gaussian_chain_score, reverse_terminal_moments
+    from scoresde_ref.exact._chain_limits import gaussian_chain_score, reverse_terminal_moments
 
     chain = sr.DDPMChain.linear(200)
     mean, var = reverse_terminal_moments(chain, 1.0, 0.5)

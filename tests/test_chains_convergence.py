@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scoresde_ref as sr
-from scoresde_ref._chain_limits import LIMITS, fit_order, measure
+from scoresde_ref.exact._chain_limits import LIMITS, fit_order, measure
 
 ORDER_TOL = 0.15
 

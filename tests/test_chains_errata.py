@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import scoresde_ref as sr
-from scoresde_ref._chain_limits import ddpm_kernel_error, reverse_terminal_moments
+from scoresde_ref.exact._chain_limits import ddpm_kernel_error, reverse_terminal_moments
 
 N = 1000
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import scoresde_ref as sr
-from scoresde_ref._predictors import euler_maruyama
+from scoresde_ref.samplers._predictors import euler_maruyama
 
 
 def test_001_reverse_ou_euler_maruyama_is_the_slides_recursion():

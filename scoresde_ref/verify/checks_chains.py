@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import scoresde_ref as sr
-from scoresde_ref._chain_limits import LIMITS, measure, reverse_terminal_moments
+from scoresde_ref.exact._chain_limits import LIMITS, measure, reverse_terminal_moments
 
 from ._registry import CheckResult, register, register_figure, save_figure
 

@@ -1,0 +1,14 @@
+"""Discrete chains: SMLD (NCSN), DDPM and autoregressive OU chains with their exact kernels; discretizations of
+SDEs (x, i) -> (f_i, G_i); running chains forward and backward in one `lax.scan`."""
+
+from ._base import AbstractChain as AbstractChain
+from ._ddpm import cosine_log_alpha_bar as cosine_log_alpha_bar
+from ._ddpm import DDPMChain as DDPMChain
+from ._discretize import Discretization as Discretization
+from ._discretize import discretize as discretize
+from ._ou import OUChain as OUChain
+from ._run import chain_path as chain_path
+from ._run import propagate_moments as propagate_moments
+from ._run import sample_path as sample_path
+from ._run import sample_reverse_path as sample_reverse_path
+from ._smld import SMLDChain as SMLDChain

@@ -1,0 +1,83 @@
+"""Abstract discrete Gaussian Markov chains $x_i = a_i x_{i-1} + b_i z_i$ (the SMLD, DDPM and
+autoregressive OU chains of 000_cce368350850b628.txt §2.3 and 001_cbf75b2ce1966cfb.txt)."""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._custom_types import Array, Key, Scalar, Vector
+from .._validation import _is_concrete, check
+
+
+def check_index(i, n_steps: int, owner: str, lowest: int = 0):
+    """Return the chain index `i`, failing unless `lowest <= i <= n_steps` (eagerly or through `eqx.error_if`)."""
+    shown = f"; got i = {int(i)}" if _is_concrete(i) and jnp.ndim(i) == 0 else ""
+    return check(
+        i,
+        (jnp.asarray(i) >= lowest) & (jnp.asarray(i) <= n_steps),
+        f"{owner}: index i must lie in {{{lowest}, ..., N = {n_steps}}}{shown}",
+    )
+
+
+def check_n_steps(n_steps, owner: str, lowest: int = 1) -> int:
+    """Return `n_steps` as an int, failing unless it is an integer >= `lowest` (static: it sets shapes)."""
+    if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < lowest:
+        raise ValueError(f"{owner}: n_steps must be an integer >= {lowest}; got {n_steps!r}")
+    return int(n_steps)
+
+
+def check_schedule(values, ok, owner: str, name: str, allowed: str):
+    """Validate a 1-D schedule array: non-empty, finite, and `ok` elementwise."""
+    values = jnp.asarray(values)
+    if values.ndim != 1 or values.shape[0] < 1:
+        raise ValueError(f"{owner}: {name} must be a non-empty 1-D array; got shape {values.shape}")
+    return check(values, ok(values) & jnp.isfinite(values), f"{owner}: {name} must {allowed}")
+
+
+class AbstractChain(eqx.Module):
+    r"""A Gaussian Markov chain with scalar coefficients,
+    $x_i = a_i\,x_{i-1} + b_i\,z_i$, $z_i \sim \mathcal N(0, I)$ i.i.d., $i = 1, \dots, N$.
+
+    Its kernel is exactly $x_i \mid x_0 \sim \mathcal N(m_i x_0, s_i^2 I)$ with
+    $m_i = \prod_{j \le i} a_j$ and $s_i^2 = a_i^2 s_{i-1}^2 + b_i^2$, $m_0 = 1$, $s_0 = 0$.
+    Subclasses give the coefficients and the kernel in closed form (derivations/chains.md);
+    `scoresde_ref.propagate_moments` gives the recursion, an independent second route.
+
+    **Indices.** Step $i$ maps $x_{i-1}$ to $x_i$ and uses the noise $z_i$, for $i = 1, \dots, N$.
+    """
+
+    @abc.abstractmethod
+    def coefficients(self) -> tuple[Array, Array]:
+        """`(a, b)`, two arrays of shape `(N,)`: `a[i - 1]` $= a_i$, `b[i - 1]` $= b_i$."""
+
+    @abc.abstractmethod
+    def kernels(self) -> tuple[Array, Array]:
+        """`(mean_coeff, std)`, two arrays of shape `(N + 1,)` indexed by $i = 0, \\dots, N$ (closed form)."""
+
+    @property
+    @abc.abstractmethod
+    def n_steps(self) -> int:
+        """The number of steps $N$ (static)."""
+
+    # --- concrete API --------------------------------------------------------------------
+
+    def kernel(self, i) -> tuple[Scalar, Scalar]:
+        """`(mean_coeff, std)`: exactly $x_i \\mid x_0 \\sim \\mathcal N(\\text{mean\\_coeff}\\,x_0, \\text{std}^2 I)$.
+
+        `i` is an integer in $\\{0, \\dots, N\\}$ (may be traced); $i = 0$ gives `(1, 0)`.
+        """
+        i = check_index(i, self.n_steps, type(self).__name__)
+        mean_coeff, std = self.kernels()
+        return mean_coeff[i], std[i]
+
+    def step(self, x: Vector, i, z: Vector) -> Vector:
+        """One forward step: $x_i = a_i x_{i-1} + b_i z_i$ from `x` $= x_{i-1}$ and `z` $= z_i$."""
+        a, b = self.coefficients()
+        return a[i - 1] * x + b[i - 1] * z
+
+    def perturb(self, key: Key, x0: Vector, i) -> Vector:
+        """Draw $x_i \\sim p(x_i \\mid x_0)$ exactly, in one shot: $m_i x_0 + s_i z$."""
+        mean_coeff, std = self.kernel(i)
+        return mean_coeff * x0 + std * jax.random.normal(key, jnp.shape(x0), dtype=jnp.result_type(x0))

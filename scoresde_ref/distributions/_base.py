@@ -1,0 +1,53 @@
+"""Abstract data distributions with exact log-densities and scores."""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._custom_types import Batch, Key, Scalar, Vector
+from .._validation import check
+
+
+class AbstractDistribution(eqx.Module):
+    """A distribution on $\\mathbb R^d$ with `sample`; every concrete one also has `mean` ($E[X]$)."""
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """The dimension $d$."""
+
+    @abc.abstractmethod
+    def sample(self, key: Key, n: int) -> Batch:
+        """`n` independent draws, shape `(n, d)`."""
+
+
+class AbstractDensity(AbstractDistribution):
+    """A distribution with a density: `log_prob` and its gradient `score`, for one `x` of shape `(d,)`."""
+
+    @abc.abstractmethod
+    def log_prob(self, x: Vector) -> Scalar:
+        """$\\log p(x)$."""
+
+    @abc.abstractmethod
+    def score(self, x: Vector) -> Vector:
+        """$\\nabla_x \\log p(x)$, in closed form (equal to `jax.grad(log_prob)`)."""
+
+
+def check_weights(weights, owner: str):
+    """Weights of a mixture: a vector, nonnegative, summing to 1 within 1e-6 (never renormalised)."""
+    weights = jnp.asarray(weights)
+    if weights.ndim != 1 or weights.shape[0] < 1:
+        raise ValueError(f"{owner}: weights must be a non-empty vector of shape (K,); got shape {weights.shape}")
+    weights = check(weights, jnp.all(weights >= 0), f"{owner}: weights must be >= 0")
+    return check(
+        weights,
+        jnp.abs(jnp.sum(weights) - 1) <= 1e-6,
+        f"{owner}: weights must sum to 1 (within 1e-6); they are not renormalised silently",
+    )
+
+
+def sample_components(key: Key, weights, n: int) -> jax.Array:
+    """`n` component indices drawn from a categorical law with the given weights."""
+    return jax.random.choice(key, weights.shape[0], shape=(n,), p=weights)

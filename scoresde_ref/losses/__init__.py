@@ -1,0 +1,26 @@
+"""Score-matching losses (Fisher, DSM, ISM, sliced), their weightings and time sampling, the score / eps / x0
+parameterisations, and the discrete NCSN and DDPM losses."""
+
+from ._discrete import ddpm_loss as ddpm_loss
+from ._discrete import ddpm_terms as ddpm_terms
+from ._discrete import ncsn_loss as ncsn_loss
+from ._discrete import ncsn_terms as ncsn_terms
+from ._parameterisation import eps_from_score as eps_from_score
+from ._parameterisation import score_from_eps as score_from_eps
+from ._parameterisation import score_from_x0 as score_from_x0
+from ._parameterisation import x0_from_score as x0_from_score
+from ._score_matching import dsm_loss as dsm_loss
+from ._score_matching import fisher_loss as fisher_loss
+from ._score_matching import ism_loss as ism_loss
+from ._score_matching import loss_terms as loss_terms
+from ._score_matching import sliced_score_matching_loss as sliced_score_matching_loss
+from ._time_sampling import mean_and_stderr as mean_and_stderr
+from ._time_sampling import sample_times as sample_times
+from ._weighting import loss_weight as loss_weight
+# Divergence estimators: one family shared by the ISM/sliced losses and the likelihood.
+from .._divergence import divergence as divergence
+from .._divergence import hutchinson_divergence as hutchinson_divergence
+from .._divergence import hutchinson_variance as hutchinson_variance
+from .._divergence import sample_probe as sample_probe
+from .._divergence import value_and_divergence as value_and_divergence
+from .._divergence import value_and_quadratic_forms as value_and_quadratic_forms

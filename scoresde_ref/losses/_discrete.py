@@ -1,0 +1,74 @@
+r"""The discrete-noise-level objectives of SMLD/NCSN and DDPM, as weighted sums of DSM terms.
+
+- NCSN (000_cce368350850b628.txt App. A; 002_686d39656702d14a.txt "Noise conditional score network"):
+  $\sum_{i=1}^N \sigma_i^2\, E_x E_{\tilde x \sim \mathcal N(x, \sigma_i^2 I)}\|s_\theta(\tilde x, \sigma_i) - \nabla\log q_{\sigma_i}(\tilde x \mid x)\|^2$,
+  with $\nabla\log q_{\sigma_i}(\tilde x \mid x) = -(\tilde x - x)/\sigma_i^2 = -z/\sigma_i$ for $\tilde x = x + \sigma_i z$.
+- DDPM (000 App. B; 002 "Denoising diffusion probabilistic models"):
+  $\sum_{i=1}^N (1 - \bar\alpha_i)\, E_x E_{\tilde x \sim \mathcal N(\sqrt{\bar\alpha_i} x, (1 - \bar\alpha_i) I)}\|s_\theta(\tilde x, i) - \nabla\log q(\tilde x \mid x)\|^2$,
+  target $-z/\sqrt{1 - \bar\alpha_i}$. 000 App. B writes $\alpha_i$ for the cumulative product
+  $\bar\alpha_i = \prod_{j \le i}(1 - \beta_j)$; here it is always `alphas_cumprod` $= \bar\alpha$.
+
+Each example of the batch gets one independent noise per level and the sum runs over all
+levels (no sampling of $i$), so the estimate's only randomness is over $(x, z)$.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from .._custom_types import Array, Batch, Key, Scalar, ScoreFn
+from .._validation import check
+
+
+def _check(x0, levels, ok, message):
+    x0, levels = jnp.asarray(x0), jnp.asarray(levels)
+    name = message.split(":")[0]
+    if x0.ndim != 2:
+        raise ValueError(f"{name}: x0 must be a batch of shape (n, d); got shape {x0.shape}")
+    if levels.ndim != 1 or levels.shape[0] < 1:
+        raise ValueError(f"{name}: the noise levels must be a non-empty vector (N,); got shape {levels.shape}")
+    return x0, check(levels, ok(levels), message)
+
+
+def _weighted_dsm_terms(key, score_fn, x0, labels, mean_coeffs, stds, weights) -> Array:
+    """Per example: $\\sum_i w_i \\|s(m_i x + s_i z_i, \\ell_i) + z_i / s_i\\|^2$, shape `(n,)`."""
+    n, d = x0.shape
+    z = jax.random.normal(key, (n, labels.shape[0], d), dtype=jnp.result_type(x0))
+
+    def level(x, z_i, label, m, s, w):
+        return w * jnp.sum((score_fn(m * x + s * z_i, label) + z_i / s) ** 2)
+
+    per_level = jax.vmap(jax.vmap(level, (None, 0, 0, 0, 0, 0)), (0, 0, None, None, None, None))
+    return jnp.sum(per_level(x0, z, labels, mean_coeffs, stds, weights), axis=1)
+
+
+def ncsn_terms(key: Key, score_fn: ScoreFn, x0: Batch, sigmas: Array) -> Array:
+    r"""Per-example NCSN terms $\sum_i \sigma_i^2 \|s_\theta(x + \sigma_i z_i, \sigma_i) + z_i/\sigma_i\|^2$, shape `(n,)`.
+
+    `score_fn(x_tilde, sigma)` is called with the noise level $\sigma_i$ as its second argument;
+    `sigmas` `(N,)` positive (any order).
+    """
+    x0, sigmas = _check(x0, sigmas, lambda s: s > 0, "ncsn_loss: sigmas must be > 0")
+    return _weighted_dsm_terms(key, score_fn, x0, sigmas, jnp.ones_like(sigmas), sigmas, sigmas**2)
+
+
+def ncsn_loss(key: Key, score_fn: ScoreFn, x0: Batch, sigmas: Array) -> Scalar:
+    r"""The NCSN loss $\sum_i \sigma_i^2 E\|s_\theta(\tilde x, \sigma_i) - \nabla\log q_{\sigma_i}(\tilde x\mid x)\|^2$,
+    the mean of `ncsn_terms` over the batch `x0` (n, d)."""
+    return jnp.mean(ncsn_terms(key, score_fn, x0, sigmas))
+
+
+def ddpm_terms(key: Key, score_fn: ScoreFn, x0: Batch, alphas_cumprod: Array) -> Array:
+    r"""Per-example DDPM terms $\sum_i (1 - \bar\alpha_i)\|s_\theta(\sqrt{\bar\alpha_i} x + \sqrt{1 - \bar\alpha_i} z_i, i) + z_i/\sqrt{1 - \bar\alpha_i}\|^2$.
+
+    `score_fn(x_tilde, i)` is called with the level index $i = 1, \dots, N$ (an integer array);
+    `alphas_cumprod` `(N,)` is $\bar\alpha_i \in (0, 1)$.
+    """
+    x0, abar = _check(x0, alphas_cumprod, lambda a: (a > 0) & (a < 1), "ddpm_loss: alphas_cumprod must lie in (0, 1)")
+    labels = jnp.arange(1, abar.shape[0] + 1)
+    return _weighted_dsm_terms(key, score_fn, x0, labels, jnp.sqrt(abar), jnp.sqrt(1 - abar), 1 - abar)
+
+
+def ddpm_loss(key: Key, score_fn: ScoreFn, x0: Batch, alphas_cumprod: Array) -> Scalar:
+    r"""The DDPM loss $\sum_i (1 - \bar\alpha_i) E\|s_\theta(\tilde x, i) - \nabla\log q(\tilde x\mid x)\|^2$,
+    the mean of `ddpm_terms` over the batch `x0` (n, d)."""
+    return jnp.mean(ddpm_terms(key, score_fn, x0, alphas_cumprod))

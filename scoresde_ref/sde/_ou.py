@@ -1,0 +1,42 @@
+"""The Ornstein–Uhlenbeck SDE (001_cbf75b2ce1966cfb.txt, 003_68ae16c2fc5b3c9b.txt)."""
+
+import jax.numpy as jnp
+
+from .._custom_types import Scalar, ScalarLike
+from ._base import AbstractLinearSDE
+from .._validation import check
+
+
+class OUSDE(AbstractLinearSDE):
+    r"""Ornstein–Uhlenbeck SDE $dx = -\theta x\,dt + \sigma\,dw$ on $[0, T]$.
+
+    Exact kernel: $x(t) \mid x(0) \sim \mathcal N(e^{-\theta t} x(0),
+    \tfrac{\sigma^2}{2\theta}(1 - e^{-2\theta t}) I)$; stationary law and prior
+    $\mathcal N(0, \tfrac{\sigma^2}{2\theta} I)$. The documents' example
+    $dX = -X\,dt + \sqrt2\,dB$ is `OUSDE(theta=1.0, sigma=2 ** 0.5)`, with stationary law $\mathcal N(0, I)$.
+
+    **Arguments:** `theta > 0`, `sigma > 0`, horizon `T > 0` (default 1).
+    """
+
+    theta: ScalarLike
+    sigma: ScalarLike
+    T: ScalarLike
+
+    def __init__(self, theta: ScalarLike = 1.0, sigma: ScalarLike = 2**0.5, T: ScalarLike = 1.0):
+        self.theta = check(theta, jnp.asarray(theta) > 0, "OUSDE: theta must be > 0")
+        self.sigma = check(sigma, jnp.asarray(sigma) > 0, "OUSDE: sigma must be > 0")
+        self.T = check(T, jnp.asarray(T) > 0, "OUSDE: T must be > 0")
+
+    def drift_coeff(self, t: ScalarLike) -> Scalar:
+        return -self.theta * jnp.ones_like(jnp.asarray(t))
+
+    def diffusion(self, t: ScalarLike) -> Scalar:
+        return self.sigma * jnp.ones_like(jnp.asarray(t))
+
+    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+        var = self.sigma**2 / (2 * self.theta) * -jnp.expm1(-2 * self.theta * t)
+        return jnp.exp(-self.theta * t), jnp.sqrt(var)
+
+    @property
+    def prior_std(self) -> Scalar:
+        return jnp.asarray(self.sigma / jnp.sqrt(2 * self.theta))
