@@ -5,8 +5,9 @@ import math
 import pytest
 
 from scoresde_ref import cli
+from scoresde_ref import verify as verify_package
 from scoresde_ref.verify import CheckResult, _registry
-from scoresde_ref.verify import Check, register, run_checks, summary_line, write_report
+from scoresde_ref.verify import Check, count, register, run_checks, skip, summary_line, write_report
 
 NO_MATCH = "no-check-or-group-has-this-name"
 
@@ -69,6 +70,58 @@ def test_duplicate_names_raise_and_errors_are_failures(monkeypatch):
     assert isinstance(results[1][1], RuntimeError)
     assert summary_line(results) == "verify: 1 passed, 1 failed"
     assert [c.name for c, _, _ in run_checks("boo", progress=False)] == ["boom"]
+
+
+def test_skipped_checks_are_neither_passed_nor_failed(monkeypatch, tmp_path, capsys):
+    """A check that does not apply raises `Skipped`: the summary, the table, the report and the exit status list it
+    apart. Planted bug caught: "not applicable" counted as a pass (the old `CheckResult(0, 0, "not applicable")`)."""
+    monkeypatch.setattr(_registry, "_CHECKS", {})
+    monkeypatch.setattr(verify_package, "load_checks", lambda: [])
+
+    @register("applies", group="g")
+    def _applies():
+        return CheckResult(0.0, 1.0)
+
+    @register("elsewhere", group="g")
+    def _elsewhere():
+        skip("not applicable: no checkout here")
+
+    results = run_checks(progress=False)
+    assert count(results) == (1, 0, 1)
+    assert summary_line(results) == "verify: 1 passed, 0 failed, 1 skipped"
+    assert cli.main(["verify", "--out", str(tmp_path), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "g/elsewhere: not applicable: no checkout here" in out and "skip" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "1 skipped" in report and "## Skipped" in report and "## Errors" not in report
+
+
+def test_a_failing_check_gives_a_nonzero_exit_status(monkeypatch, tmp_path, capsys):
+    """Planted bug caught: `verify` exiting 0 while a check fails (CI would then pass on a wrong formula)."""
+    monkeypatch.setattr(_registry, "_CHECKS", {})
+    monkeypatch.setattr(verify_package, "load_checks", lambda: [])
+
+    @register("wrong", group="g")
+    def _wrong():
+        return CheckResult(1.0, 1e-12)
+
+    assert cli.main(["verify", "--out", str(tmp_path), "--no-figures"]) == 1
+    assert "verify: 0 passed, 1 failed" in capsys.readouterr().out
+
+
+def test_version_flag_prints_the_installed_version(capsys):
+    """`scoresde-ref --version` prints the version of the installed distribution (one source: importlib.metadata).
+    Planted bug caught: a version string written a second time in the code, drifting from pyproject.toml."""
+    import importlib.metadata
+
+    import scoresde_ref
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    version = importlib.metadata.version("scoresde-ref")
+    assert capsys.readouterr().out.strip() == f"scoresde-ref {version}"
+    assert scoresde_ref.__version__ == version
 
 
 def test_write_report(tmp_path):

@@ -98,10 +98,10 @@ def test_statuses_are_documented():
         assert status.rstrip(":") in preamble, status
 
 
-def test_verify_checks_are_not_applicable_outside_a_checkout(monkeypatch):
-    """`scoresde-ref verify` from an installed package (no derivations/, tests/) reports the index checks as not
-    applicable instead of failing; in the checkout they pass. Planted bug caught: a crash (FileNotFoundError) or a
-    failure when the files are absent."""
+def test_verify_checks_are_skipped_outside_a_checkout(monkeypatch):
+    """`scoresde-ref verify` from an installed package (no derivations/, tests/) reports the index checks as
+    skipped (not applicable) instead of failing or passing; in the checkout they pass. Planted bugs caught: a crash
+    (FileNotFoundError) or a failure when the files are absent, and a "not applicable" counted as a pass."""
     from scoresde_ref import verify
     from scoresde_ref.verify import checks_derivations
 
@@ -109,8 +109,9 @@ def test_verify_checks_are_not_applicable_outside_a_checkout(monkeypatch):
     names = ["index_cited_tests_exist", "index_rows_have_a_status", "errata_entries_have_a_test_or_a_reason"]
     checks = [c for c in verify.select_checks("derivations/") if c.name in names]
     assert len(checks) == 3
-    assert all(c.fn().passed and "not applicable" not in c.fn().note for c in checks)
+    assert all(verify.verdict(verify.run_check(c)) == "pass" for c in checks)
     monkeypatch.setattr(checks_derivations, "repo_root", lambda: None)
     for check in checks:
-        result = check.fn()
-        assert result.passed and result.note.startswith("not applicable"), (check.name, result)
+        outcome = verify.run_check(check)
+        assert isinstance(outcome, verify.Skipped) and str(outcome).startswith("not applicable"), (check.name, outcome)
+        assert verify.verdict(outcome) == "skip"

@@ -1,8 +1,9 @@
 """The registry of numerical checks and report figures, and the runner behind `scoresde-ref verify`.
 
-A check is a zero-argument function returning a `CheckResult`; a figure is a function
-`fn(out_dir) -> path` writing one PNG. Both are registered by decorators in modules
-`scoresde_ref/verify/checks_*.py`, which `load_checks` imports.
+A check is a zero-argument function returning a `CheckResult` (or raising `Skipped` where it does not
+apply); a figure is a function `fn(out_dir) -> path` writing one PNG. Both are registered by decorators in
+modules `scoresde_ref/verify/checks_*.py`, which `load_checks` imports. The same check functions are the
+test functions of `tests/test_verify_checks.py` (one measurement, two runners: `run_check` serves both).
 """
 
 import dataclasses
@@ -53,6 +54,18 @@ class CheckResult:
         return self.value >= self.tolerance
 
 
+class Skipped(Exception):
+    """Raised by a check that does not apply here (e.g. the derivations index outside a checkout).
+
+    A skipped check is neither passed nor failed: `verify` lists it separately and pytest reports it as
+    skipped. The message says why."""
+
+
+def skip(reason: str):
+    """Stop the running check as not applicable, with `reason` (raises `Skipped`)."""
+    raise Skipped(reason)
+
+
 @dataclasses.dataclass(frozen=True)
 class Check:
     """A registered check: `fn()` returns a `CheckResult`."""
@@ -88,7 +101,7 @@ def save_figure(fig, out_dir: pathlib.Path, filename: str) -> pathlib.Path:
 _CHECKS: dict[str, Check] = {}  # insertion order = registration order
 _FIGURES: dict[str, Figure] = {}
 
-Outcome = CheckResult | Exception
+Outcome = CheckResult | Skipped | Exception
 RunResult = tuple[Check, Outcome, float]
 FigureResult = tuple[Figure, pathlib.Path | Exception, float]
 
@@ -180,11 +193,31 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def run_check(check: Check) -> Outcome:
+    """Run one check: its `CheckResult`, the `Skipped` it raised, or the exception it raised (an exception,
+    or a return value that is not a `CheckResult`, is a failure)."""
+    try:
+        outcome = check.fn()
+        if not isinstance(outcome, CheckResult):
+            raise TypeError(f"check returned {type(outcome).__name__}, not a CheckResult")
+    except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check; Skipped is kept as is
+        outcome = exc
+    return outcome
+
+
+def verdict(outcome: Outcome) -> str:
+    """`"pass"`, `"FAIL"`, `"skip"` or `"ERROR"`."""
+    if isinstance(outcome, Skipped):
+        return "skip"
+    if isinstance(outcome, Exception):
+        return "ERROR"
+    return "pass" if outcome.passed else "FAIL"
+
+
 def run_checks(select: str | None = None, progress: bool = True) -> list[RunResult]:
     """Run the registered checks (those matching `select`, see `select_checks`) in order.
 
-    Returns `[(check, outcome, seconds)]` where `outcome` is the `CheckResult`, or the exception
-    the check raised (an exception, or a return value that is not a `CheckResult`, is a failure).
+    Returns `[(check, outcome, seconds)]` with `outcome` as `run_check` gives it.
     With `progress`, writes one line per check to stderr: `[12/40] group/name ... ok (0.31 s)`.
     """
     checks = select_checks(select)
@@ -193,20 +226,12 @@ def run_checks(select: str | None = None, progress: bool = True) -> list[RunResu
         if progress:
             _progress_start(i, len(checks), check.label)
         start = time.perf_counter()
-        try:
-            outcome = check.fn()
-            if not isinstance(outcome, CheckResult):
-                raise TypeError(f"check returned {type(outcome).__name__}, not a CheckResult")
-        except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check
-            outcome = exc
+        outcome = run_check(check)
         seconds = time.perf_counter() - start
         results.append((check, outcome, seconds))
         if progress:
-            if isinstance(outcome, Exception):
-                status = f"ERROR {_one_line(outcome)}"
-            else:
-                status = "ok" if outcome.passed else "FAIL"
-            _progress_end(status, seconds)
+            status = {"pass": "ok", "FAIL": "FAIL", "skip": f"skipped ({outcome})"}.get(verdict(outcome))
+            _progress_end(status or f"ERROR {_one_line(outcome)}", seconds)
     return results
 
 
@@ -246,7 +271,9 @@ def run_figures(out_dir: pathlib.Path, select: str | None = None, progress: bool
     return results
 
 
-def count(results: Sequence[RunResult]) -> tuple[int, int]:
-    """`(passed, failed)` over run results; an exception counts as failed."""
-    passed = sum(1 for _, outcome, _ in results if isinstance(outcome, CheckResult) and outcome.passed)
-    return passed, len(results) - passed
+def count(results: Sequence[RunResult]) -> tuple[int, int, int]:
+    """`(passed, failed, skipped)` over run results; an exception counts as failed, `Skipped` as skipped."""
+    verdicts = [verdict(outcome) for _, outcome, _ in results]
+    skipped = verdicts.count("skip")
+    passed = verdicts.count("pass")
+    return passed, len(verdicts) - passed - skipped, skipped

@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ._registry import CheckResult, FigureResult, RunResult, count
+from ._registry import CheckResult, FigureResult, RunResult, Skipped, count
 
 _PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "diffrax", "equinox")
 _COLUMNS = ("group", "check", "value", "tolerance", "verdict", "note")
@@ -36,14 +36,21 @@ def _row(check, outcome) -> tuple[str, ...]:
             _first_line(outcome.note),
         )
     message = _first_line(str(outcome))
+    if isinstance(outcome, Skipped):
+        return (check.group, check.name, "-", "-", "skip", message)
     note = f"{type(outcome).__name__}: {message}" if message else type(outcome).__name__
     return (check.group, check.name, "-", "-", "ERROR", note)
 
 
 def summary_line(results: Sequence[RunResult]) -> str:
-    """`verify: N passed, M failed` (prefixed so it cannot be mistaken for pytest's summary)."""
-    passed, failed = count(results)
-    return f"verify: {passed} passed, {failed} failed"
+    """`verify: N passed, M failed[, K skipped]` (prefixed so it cannot be mistaken for pytest's summary)."""
+    passed, failed, skipped = count(results)
+    return f"verify: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
+
+
+def skipped_lines(results: Sequence[RunResult]) -> list[str]:
+    """One line `group/name: reason` per skipped check (a skipped check is listed, never counted as passed)."""
+    return [f"{check.label}: {_first_line(str(outcome))}" for check, outcome, _ in results if isinstance(outcome, Skipped)]
 
 
 def format_table(results: Sequence[RunResult]) -> str:
@@ -114,8 +121,10 @@ def write_report(
     for check, outcome, _ in results:
         md.append("| " + " | ".join(_md_cell(cell) for cell in _row(check, outcome)) + " |")
     md += ["", f"**{summary_line(results)}**", ""]
+    if skipped := skipped_lines(results):
+        md += ["## Skipped (not applicable here)", ""] + [f"- {_md_cell(line)}" for line in skipped] + [""]
 
-    errors = [(check, outcome) for check, outcome, _ in results if isinstance(outcome, Exception)]
+    errors = [(c, outcome) for c, outcome, _ in results if isinstance(outcome, Exception) and not isinstance(outcome, Skipped)]
     errors += [(figure, outcome) for figure, outcome, _ in figures if isinstance(outcome, Exception)]
     if errors:
         md += ["## Errors", ""]

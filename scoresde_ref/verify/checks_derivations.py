@@ -13,7 +13,7 @@ import numpy as np
 import scipy.stats
 
 from ._citations import citations, errata_entries, index_rows, missing, repo_root, row_status, defined_tests
-from ._registry import CheckResult, register
+from ._registry import CheckResult, register, skip
 
 # 001's GAN theorems on a pair without symmetry: π = ½N(−1, 0.5²) + ½N(1.5, 0.8²), μ_G = N(0.3, 1.2²).
 _GRID = np.linspace(-16.0, 16.0, 32001)  # both densities < 1e-40 outside: the truncation is negligible
@@ -78,14 +78,14 @@ def _():
 
 def _in_checkout(name: str):
     """Register `fn(root) -> CheckResult` as check `name` of group "derivations"; outside a repository checkout
-    (`repo_root()` is None) the check passes with a "not applicable" note."""
+    (`repo_root()` is None) the check is skipped (not applicable), never passed."""
 
     def decorator(fn):
         @register(name, group="derivations")
         def _():
             root = repo_root()
             if root is None:
-                return CheckResult(0.0, 0.0, note="not applicable: no scoresde-ref checkout (derivations/, tests/) here or next to the package")
+                skip("not applicable: no scoresde-ref checkout (derivations/, tests/) here or next to the package")
             return fn(root)
 
         return fn
