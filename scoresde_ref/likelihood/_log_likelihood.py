@@ -8,7 +8,14 @@ $$\log p_\epsilon(x) = \log \pi(x(T)) + \int_\epsilon^T \nabla\cdot\tilde f(x(t)
 
 exact when $\pi = p_T$ and $s = \nabla\log p_t$ (derivations/likelihood.md). The divergence is the Jacobian
 trace (`d` JVPs per evaluation) or Hutchinson's $v^\top (\partial\tilde f/\partial x)\,v$ with probes drawn
-once per integration and reused at every step (the reference code's convention; one JVP per probe).
+once per integration and reused at every step (the reference code's convention; one JVP per probe): the
+estimators `ExactDivergence()` and `Hutchinson(probe, n_probes)` of `_divergence.py`, shared with the losses.
+
+**Compiled at the boundary.** `log_likelihood` and `log_likelihood_details` validate eagerly (clear
+`ValueError`s; `eqx.error_if` when traced), then call one `eqx.filter_jit` integration that compiles once per
+shape and static configuration (divergence estimator, solver, tolerances, `max_steps`): new examples, keys,
+`eps`, SDE, prior or score-module parameters compile nothing (`_jit_boundary.py`). A score function that is a
+plain Python function is static: pass an `eqx.Module` (like `sr.exact_score`) or the same function object.
 """
 
 import diffrax
@@ -18,13 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Array, Key, Scalar, ScoreFn, Vector
-from .._divergence import check_probe, sample_probe, value_and_divergence, value_and_quadratic_forms
+from .._divergence import AbstractDivergence, as_divergence
+from .._jit_boundary import floats_as_arrays
 from ..samplers._ode import _SOLVERS, solve_ivp_jax
 from ..sde._reverse import probability_flow_drift
 from ..sde._base import AbstractSDE
 from .._validation import check
 
-DIVERGENCES = ("exact", "hutchinson")
 ADAPTIVE_SOLVERS = ("tsit5", "dopri5", "dopri8")
 
 
@@ -49,97 +56,52 @@ class LikelihoodResult(eqx.Module):
     delta_logp_probes: Array | None
 
 
-def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: str):
+def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: AbstractDivergence):
     r"""`velocity(t, x, probes) -> (f̃(x, t), ∇·f̃)`: the right side of $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$
-    for one example. For `"hutchinson"` the second output is the `(n_probes,)` vector $v_k^\top J v_k$."""
+    for one example. For `Hutchinson` the second output is the `(n_probes,)` vector $v_k^\top J v_k$."""
 
     def velocity(t, x, probes):
-        def f(y):
-            return probability_flow_drift(sde, score_fn, y, t)
-
-        if divergence == "exact":
-            return value_and_divergence(f, x)
-        return value_and_quadratic_forms(f, x, probes)
+        return divergence.value_and_divergence(lambda y: probability_flow_drift(sde, score_fn, y, t), x, probes)
 
     return velocity
 
 
 def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, batch_ok=False):
+    """Validate eagerly; return `(estimator, eps)`."""
     if prior is None and not hasattr(sde, "prior_log_prob"):
         raise TypeError(f"{owner}: {type(sde).__name__} has no prior; pass prior= (any object with log_prob)")
-    if divergence not in DIVERGENCES:
-        raise ValueError(f"{owner}: divergence must be one of {DIVERGENCES}; got {divergence!r}")
-    check_probe(probe, owner)
-    if divergence == "hutchinson":
-        if key is None:
-            raise ValueError(f"{owner}: divergence='hutchinson' needs a PRNG key (key=jax.random.key(...))")
-        if int(n_probes) < 1:
-            raise ValueError(f"{owner}: n_probes must be >= 1; got {n_probes}")
+    estimator = as_divergence(divergence, owner, probe=probe, n_probes=n_probes)
+    if estimator.uses_probes and key is None:
+        raise ValueError(f"{owner}: divergence='hutchinson' needs a PRNG key (key=jax.random.key(...))")
     if not (x.ndim == 1 or (batch_ok and x.ndim == 2)):
         allowed = "(d,) or a batch (n, d)" if batch_ok else "(d,) (one example; use jax.vmap for a batch)"
         raise ValueError(f"{owner}: x must have shape {allowed}; got shape {x.shape}")
-    return check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
+    return estimator, check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
 
 
-def _probes(key, shape, divergence, probe, n_probes, dtype):
-    """Hutchinson probes `(n_probes, d)` for one example (`shape = (d,)`) or `(n, n_probes, d)` for a batch,
-    one key per example from `jax.random.split(key, n)`; `None` for the exact trace."""
-    if divergence == "exact":
+def _probes(estimator, key, shape, dtype):
+    """Probes `(n_probes, d)` for one example (`shape = (d,)`) or `(n, n_probes, d)` for a batch, one key per
+    example from `jax.random.split(key, n)`; `None` for the exact trace."""
+    if not estimator.uses_probes:
         return None
     if len(shape) == 1:
-        return sample_probe(key, (n_probes,) + shape, probe, dtype)
+        return estimator.sample_probes(key, (estimator.n_probes,) + shape, dtype)
     keys = jax.random.split(key, shape[0])
-    return jax.vmap(lambda k: sample_probe(k, (n_probes, shape[1]), probe, dtype))(keys)
+    return jax.vmap(lambda k: estimator.sample_probes(k, (estimator.n_probes, shape[1]), dtype))(keys)
 
 
 def _prior_log_prob(sde, prior, x_T):
     return sde.prior_log_prob(x_T) if prior is None else prior.log_prob(x_T)
 
 
-def log_likelihood_details(
-    sde: AbstractSDE,
-    score_fn: ScoreFn,
-    x: Vector,
-    *,
-    eps: float = 1e-5,
-    rtol: float = 1e-5,
-    atol: float = 1e-5,
-    divergence: str = "exact",
-    key: Key | None = None,
-    prior=None,
-    probe: str = "rademacher",
-    n_probes: int = 1,
-    solver: str = "tsit5",
-    max_steps: int = 100_000,
-) -> LikelihoodResult:
-    r"""Integrate $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$ from $(x, 0)$ at `eps` to $T$ with diffrax.
-
-    **Arguments:**
-
-    - `sde`, `score_fn`: the forward SDE and a score `score_fn(x, t)` on one example; $\tilde f$ =
-      `probability_flow_drift`.
-    - `x`: one example of shape `(d,)` (use `jax.vmap` for a batch, with one key per example).
-    - `eps`: the start time in $(0, T)$ (the reference code's `1e-5`); the result is $\log p_\epsilon(x)$.
-    - `rtol`, `atol`: tolerances of the PID controller on the whole state $[x, \Delta]$
-      (the reference code's `1e-5`); `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"`.
-    - `divergence`: `"exact"` (Jacobian trace, `d` JVPs) or `"hutchinson"` (`n_probes` probes of kind
-      `probe`, `"rademacher"` (the reference code's default) or `"gaussian"`, drawn once from `key` and
-      reused at every step).
-    - `prior`: any object with `log_prob`; default the SDE's prior `sde.prior_log_prob`
-      ($\mathcal N(0, I)$ for VP, sub-VP; $\mathcal N(0, \sigma_{\max}^2 I)$ for VE). For oracle use pass
-      the exact $p_T$, `sr.marginal(sde, data, sde.T)`.
-
-    **Returns** a `LikelihoodResult`.
-    """
-    owner = "log_likelihood"
-    x = jnp.asarray(x)
-    eps = _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior)
-    if solver not in ADAPTIVE_SOLVERS:
-        raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS}; got {solver!r}")
+@eqx.filter_jit
+def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, max_steps) -> LikelihoodResult:
+    """The likelihood ODE from `eps` to `T` (probes drawn from `key` unless given), compiled once per shape and
+    static configuration."""
     cls, per_step, at_start = _SOLVERS[solver]
-    probes = _probes(key, x.shape, divergence, probe, n_probes, jnp.result_type(x))
-    delta0 = jnp.zeros((), x.dtype) if probes is None else jnp.zeros((n_probes,), x.dtype)
-    velocity = augmented_velocity(sde, score_fn, divergence)
+    probes = _probes(estimator, key, x.shape, jnp.result_type(x)) if probes is None else probes
+    delta0 = jnp.zeros((), x.dtype) if probes is None else jnp.zeros((estimator.n_probes,), x.dtype)
+    velocity = augmented_velocity(sde, score_fn, estimator)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda t, y, args: velocity(t, y[0], args)),
         cls(),
@@ -158,6 +120,59 @@ def log_likelihood_details(
     return LikelihoodResult(prior_logp + delta, nfe, x_T, delta, prior_logp, None if probes is None else deltas)
 
 
+def log_likelihood_details(
+    sde: AbstractSDE,
+    score_fn: ScoreFn,
+    x: Vector,
+    *,
+    eps: float = 1e-5,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    divergence: str | AbstractDivergence = "exact",
+    key: Key | None = None,
+    prior=None,
+    probe: str = "rademacher",
+    n_probes: int = 1,
+    solver: str = "tsit5",
+    max_steps: int = 100_000,
+    probes: Array | None = None,
+) -> LikelihoodResult:
+    r"""Integrate $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$ from $(x, 0)$ at `eps` to $T$ with diffrax.
+
+    **Arguments:**
+
+    - `sde`, `score_fn`: the forward SDE and a score `score_fn(x, t)` on one example; $\tilde f$ =
+      `probability_flow_drift`. An `eqx.Module` score (`sr.exact_score`) or the same function object each
+      call compiles once; a new lambda per call compiles again.
+    - `x`: one example of shape `(d,)` (use `jax.vmap` for a batch, with one key per example).
+    - `eps`: the start time in $(0, T)$ (the reference code's `1e-5`); the result is $\log p_\epsilon(x)$.
+    - `rtol`, `atol`: tolerances of the PID controller on the whole state $[x, \Delta]$
+      (the reference code's `1e-5`); `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"`.
+    - `divergence`: `ExactDivergence()` / `"exact"` (Jacobian trace, `d` JVPs) or `Hutchinson(probe, n_probes)`
+      / `"hutchinson"` (`n_probes` probes of kind `probe`, `"rademacher"` (the reference code's default) or
+      `"gaussian"`, drawn once from `key` and reused at every step; with an object, `probe` and `n_probes`
+      are its fields and the keywords are unused).
+    - `key`: the PRNG key of the Hutchinson probes, drawn as `sr.sample_probe(key, (n_probes, d), probe)`;
+      or `probes` `(n_probes, d)`: the probes given (then `key` is unused).
+    - `prior`: any object with `log_prob`; default the SDE's prior `sde.prior_log_prob`
+      ($\mathcal N(0, I)$ for VP, sub-VP; $\mathcal N(0, \sigma_{\max}^2 I)$ for VE). For oracle use pass
+      the exact $p_T$, `sr.marginal(sde, data, sde.T)`.
+
+    **Returns** a `LikelihoodResult`.
+    """
+    owner = "log_likelihood"
+    x = jnp.asarray(x)
+    estimator, eps = _check_args(owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior)
+    if solver not in ADAPTIVE_SOLVERS:
+        raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS}; got {solver!r}")
+    if probes is not None:
+        expected = (estimator.n_probes,) + x.shape if estimator.uses_probes else None
+        if expected is None or jnp.shape(probes) != expected:
+            raise ValueError(f"{owner}: probes must have shape (n_probes, d) = {expected} for {estimator}; got {jnp.shape(probes)}")
+    sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
+    return _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, int(max_steps))
+
+
 def log_likelihood(
     sde: AbstractSDE,
     score_fn: ScoreFn,
@@ -166,7 +181,7 @@ def log_likelihood(
     eps: float = 1e-5,
     rtol: float = 1e-5,
     atol: float = 1e-5,
-    divergence: str = "exact",
+    divergence: str | AbstractDivergence = "exact",
     key: Key | None = None,
     prior=None,
     **options,
@@ -183,11 +198,11 @@ def log_likelihood(
 
 
 @eqx.filter_jit
-def _jit_flat_velocity(sde, score_fn, divergence, shape, t, y, probes):
+def _jit_flat_velocity(sde, score_fn, estimator, shape, t, y, probes):
     """The batch augmented velocity on the flat state `[x (n·d), Δ (n·m)]`, compiled once per configuration."""
     n, d = shape
     x, deltas = y[: n * d].reshape(n, d), y[n * d :].reshape(n, -1)
-    velocity = augmented_velocity(sde, score_fn, divergence)
+    velocity = augmented_velocity(sde, score_fn, estimator)
     v, div = jax.vmap(lambda xi, pi: velocity(t, xi, pi))(x, probes)
     return jnp.concatenate([v.ravel(), jnp.reshape(div, deltas.shape).ravel()])
 
@@ -205,7 +220,7 @@ def log_likelihood_scipy(
     eps: float = 1e-5,
     rtol: float = 1e-5,
     atol: float = 1e-5,
-    divergence: str = "exact",
+    divergence: str | AbstractDivergence = "exact",
     key: Key | None = None,
     prior=None,
     probe: str = "rademacher",
@@ -223,15 +238,15 @@ def log_likelihood_scipy(
     """
     owner = "log_likelihood_scipy"
     x = np.asarray(x)
-    _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, batch_ok=True)
+    estimator, _ = _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, batch_ok=True)
     xb = x.reshape(-1, x.shape[-1])
     n, d = xb.shape
-    m = 1 if divergence == "exact" else n_probes
-    probes = _probes(key, xb.shape, divergence, probe, n_probes, xb.dtype)
+    probes = _probes(estimator, key, xb.shape, xb.dtype)
+    m = 1 if probes is None else estimator.n_probes
     probes = jnp.zeros((n, 0), xb.dtype) if probes is None else probes  # vmap needs an array; unused when exact
 
     def fun(t, y):
-        return _jit_flat_velocity(sde, score_fn, divergence, (n, d), t, y, probes)
+        return _jit_flat_velocity(sde, score_fn, estimator, (n, d), t, y, probes)
 
     y0 = np.concatenate([xb.ravel(), np.zeros(n * m, xb.dtype)])
     y, nfev = solve_ivp_jax(fun, (eps, sde.T), y0, rtol=rtol, atol=atol, method=method, owner=owner)

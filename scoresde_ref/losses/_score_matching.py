@@ -1,83 +1,82 @@
-r"""Continuous-time score-matching objectives, estimated by Monte Carlo over a batch $x_0$ (n, d).
+r"""Continuous-time score-matching losses, estimated by Monte Carlo over a batch $x_0$ (n, d).
 
-Each objective is $E_{t \sim U(\epsilon, T)}\,\lambda(t)\,E_{x_0 \sim p_0}\,E_{x_t \sim p_{0t}(\cdot|x_0)}[\ell]$
-with one time $t_i$ and one noise $z_i$ per example, $x_t = m(t) x_0 + c(t) + s(t) z$, and
-(derivations/losses.md):
+Each loss is $E_{t}\,\lambda(t)\,E_{x_0 \sim p_0}\,E_{x_t \sim p_{0t}(\cdot|x_0)}[\ell]$ with one time
+$t_i$ and one noise $z_i$ per example, $x_t = m(t) x_0 + c(t) + s(t) z$: the integrand $\ell$ is an
+objective (`losses/_objectives.py`: `DSM`, `ISM`, `SlicedScoreMatching`, `Fisher`), $\lambda$ a weighting
+(`losses/_weighting.py`), the times come from a design (`losses/_time_sampling.py`).
 
-| objective | $\ell$ | source |
-|---|---|---|
-| `"dsm"` | $\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t\mid x_0)\|^2$, target $-z/s(t)$ | 000 §2.2 eq (5); 001 "Denoising Score matching" |
-| `"ism"` | $\|s_\theta(x_t, t)\|^2 + 2\,\nabla\cdot s_\theta(x_t, t)$ | 000 §2.2 eq (3); 001 "Implicit Score matching" |
-| `"sliced"` | $(v^\top s_\theta)^2 + 2\,v^\top (\partial_x s_\theta) v$, $E[vv^\top] = I$ | Song et al. (2019), cited by 004 §1.2 |
-| `"fisher"` | $\|s_\theta(x_t, t) - \nabla\log p_t(x_t)\|^2$ (needs the true score) | 000 §2.2; 002 "Recap"; 003 §3.1 |
+**Noise can be given.** `loss_terms_at(sde, score_fn, x0, t, z, probes)` computes the terms from given
+times, noises and probes, without a key; `loss_terms` (and the losses, its means) draws them from one
+key (`jax.random.split(key, 3)`: times, noises, probes; probe `i` from `jax.random.split(key_v, n)[i]`)
+and calls the same function.
 
-**Scale.** All four are on the scale of the Fisher divergence $E\|s - \nabla\log p\|^2$, so that
-$\text{DSM} - \text{Fisher}$ and $\text{ISM} - \text{Fisher}$ are constants free of $\theta$. The ISM
-form of 001 and 002 ($\tfrac12\|s\|^2 + \nabla\cdot s$) and sliced score matching of Song et al.
-are half of ours; 002's $D_F$ carries a $\tfrac12$ too.
-
-The DSM target is formed as $-z/s(t)$, exactly $\nabla\log p_{0t}(x_t \mid x_0)$, never as
-$-(x_t - m x_0 - c)/s^2$ (which cancels catastrophically at small $t$).
+**Compiled at the boundary.** The public functions validate their options eagerly (clear `ValueError`s;
+`eqx.error_if` when traced), then call an `eqx.filter_jit` core that compiles once per shape and static
+configuration: new keys, data, `eps`, `t` and SDE or score-module parameters compile nothing
+(`_jit_boundary.py`). A plain Python score function is static: a new lambda per call compiles again.
 """
 
-from collections.abc import Callable
-
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._custom_types import Array, Batch, Key, Scalar, ScalarLike, ScoreFn, Vector
-from .._divergence import check_probe, hutchinson_divergence, sample_probe
-from .._divergence import divergence as exact_divergence
+from .._custom_types import Array, Batch, Key, Scalar, ScalarLike, ScoreFn
+from .._divergence import AbstractDivergence
+from .._jit_boundary import floats_as_arrays
 from ..sde._base import AbstractAffineSDE
-from ._time_sampling import sample_times
-from ._weighting import check_weighting, loss_weight
-
-OBJECTIVES = ("dsm", "ism", "sliced", "fisher")
-DIVERGENCES = ("exact", "hutchinson")
+from ._objectives import AbstractObjective, Fisher, as_objective, draw_probes
+from ._time_sampling import AbstractTimeSampler, as_time_sampler, check_eps
+from ._weighting import AbstractWeighting, as_weighting
 
 
-def _dsm(score_fn, x_t, t, z, std, key, options) -> Scalar:
-    return jnp.sum((score_fn(x_t, t) + z / std) ** 2)
-
-
-def _ism(score_fn, x_t, t, z, std, key, options) -> Scalar:
-    f = lambda y: score_fn(y, t)  # noqa: E731
-    if options["divergence"] == "exact":
-        s, div = f(x_t), exact_divergence(f, x_t)
-    else:
-        s, div = f(x_t), hutchinson_divergence(key, f, x_t, probe=options["probe"])
-    return jnp.sum(s**2) + 2 * div
-
-
-def _sliced(score_fn, x_t, t, z, std, key, options) -> Scalar:
-    v = sample_probe(key, x_t.shape, options["probe"], jnp.result_type(x_t))
-    s, jv = jax.jvp(lambda y: score_fn(y, t), (x_t,), (v,))
-    return jnp.vdot(v, s) ** 2 + 2 * jnp.vdot(v, jv)
-
-
-def _fisher(score_fn, x_t, t, z, std, key, options) -> Scalar:
-    return jnp.sum((score_fn(x_t, t) - options["target_score_fn"](x_t, t)) ** 2)
-
-
-_TERMS = {"dsm": _dsm, "ism": _ism, "sliced": _sliced, "fisher": _fisher}
-
-
-def _check_options(objective, weighting, divergence, probe, target_score_fn):
-    if objective not in OBJECTIVES:
-        raise ValueError(f"loss_terms: objective must be one of {OBJECTIVES}; got {objective!r}")
-    check_weighting(weighting, "loss_terms")
-    if divergence not in DIVERGENCES:
-        raise ValueError(f"loss_terms: divergence must be one of {DIVERGENCES}; got {divergence!r}")
-    check_probe(probe, "loss_terms")
-    if objective == "fisher" and target_score_fn is None:
-        raise ValueError("loss_terms: objective 'fisher' needs target_score_fn (the exact score of p_t)")
-
-
-def _check_batch(x0) -> Batch:
+def _check_batch(x0, owner) -> Batch:
     x0 = jnp.asarray(x0)
     if x0.ndim != 2:
-        raise ValueError(f"loss_terms: x0 must be a batch of shape (n, d); got shape {x0.shape}")
+        raise ValueError(f"{owner}: x0 must be a batch of shape (n, d); got shape {x0.shape}")
     return x0
+
+
+def _terms_at(sde, score_fn, x0, t, z, probes, objective, weighting) -> Array:
+    """$\\lambda(t_i)\\,\\ell(x_0^{(i)}, t_i, z_i, v_i)$ for given `t` `(n,)`, `z` `(n, d)`, `probes` `(n, d)` or `None`."""
+
+    def one(x0_i, t_i, z_i, v_i):
+        _, std = sde.kernel(t_i)
+        x_t = sde.kernel_mean(x0_i, t_i) + std * z_i
+        return weighting(sde, t_i) * objective.integrand(score_fn, x_t, t_i, z_i, std, v_i)
+
+    return jax.vmap(one)(x0, t, z, probes)
+
+
+def _draw_terms(key, sde, score_fn, x0, t, eps, objective, weighting, times) -> Array:
+    """Draw the times (unless `t` is given), noises and probes from `key`, and call `_terms_at`."""
+    n, d = x0.shape
+    dtype = jnp.result_type(x0)
+    key_t, key_z, key_v = jax.random.split(key, 3)
+    if t is None:
+        t = times.sample(key_t, n, sde.T, eps, dtype)
+    t = jnp.broadcast_to(jnp.asarray(t, dtype=dtype), (n,))
+    z = jax.random.normal(key_z, x0.shape, dtype=dtype)
+    return _terms_at(sde, score_fn, x0, t, z, draw_probes(objective, key_v, n, d, dtype), objective, weighting)
+
+
+_compiled_terms_at = eqx.filter_jit(_terms_at)
+_compiled_terms = eqx.filter_jit(_draw_terms)
+
+
+@eqx.filter_jit
+def _compiled_loss(*args) -> Scalar:
+    return jnp.mean(_draw_terms(*args))
+
+
+def _key_driven(owner, compiled, key, sde, score_fn, x0, *, objective, weighting, eps, time_sampling, t):
+    """Validate eagerly, turn floats into arrays, and call the compiled core `compiled`."""
+    weighting = as_weighting(weighting, owner)
+    times = as_time_sampler(time_sampling, owner)
+    x0 = _check_batch(x0, owner)
+    if t is None:
+        eps = check_eps(eps, sde.T, owner)
+    sde, score_fn, objective, eps, t = floats_as_arrays((sde, score_fn, objective, eps, t))
+    return compiled(key, sde, score_fn, x0, t, eps, objective, weighting, times)
 
 
 def loss_terms(
@@ -86,12 +85,12 @@ def loss_terms(
     score_fn: ScoreFn,
     x0: Batch,
     *,
-    objective: str = "dsm",
-    weighting: str = "sigma2",
+    objective: str | AbstractObjective = "dsm",
+    weighting: str | AbstractWeighting = "sigma2",
     eps: ScalarLike = 1e-5,
-    time_sampling: str = "uniform",
+    time_sampling: str | AbstractTimeSampler = "uniform",
     t: ScalarLike | Array | None = None,
-    divergence: str = "exact",
+    divergence: str | AbstractDivergence = "exact",
     probe: str = "rademacher",
     target_score_fn: ScoreFn | None = None,
 ) -> Array:
@@ -100,35 +99,66 @@ def loss_terms(
     **Arguments:**
 
     - `key`: one key; the times, the noises $z$ and the probes come from independent splits of it.
-    - `sde`: an affine SDE (exact kernel); `score_fn(x, t)` acts on one example `x` of shape `(d,)`.
+    - `sde`: an affine SDE (exact kernel); `score_fn(x, t)` acts on one example `x` of shape `(d,)`
+      (an `eqx.Module` such as `sr.exact_score`, or the same function object each call, compiles once).
     - `x0`: data batch `(n, d)`.
-    - `objective`: `"dsm"`, `"ism"`, `"sliced"` or `"fisher"` (module table).
-    - `weighting`: `"sigma2"`, `"g2"` or `"uniform"` (`loss_weight`).
-    - `eps`, `time_sampling`: $t_i$ drawn on $[\epsilon, T]$ by `"uniform"` or `"stratified"` (`sample_times`).
+    - `objective`: `DSM()`, `ISM(divergence)`, `SlicedScoreMatching(probe)`, `Fisher(target_score_fn)`, or
+      the strings `"dsm"`, `"ism"`, `"sliced"`, `"fisher"` (built from `divergence`, `probe`, `target_score_fn`).
+    - `weighting`: `SigmaSquaredWeighting()`, `LikelihoodWeighting()`, `UnitWeighting()` or `"sigma2"`,
+      `"g2"`, `"uniform"`.
+    - `eps`, `time_sampling`: $t_i$ drawn on $[\epsilon, T]$ by `UniformTimes()` / `"uniform"` or
+      `StratifiedTimes()` / `"stratified"` (`sample_times`).
     - `t`: fixed times instead (a scalar or shape `(n,)`); then `eps` and `time_sampling` are unused.
-    - `divergence` (ISM): `"exact"` (Jacobian trace) or `"hutchinson"` (one probe per example).
-    - `probe` (Hutchinson ISM, sliced): `"gaussian"` or `"rademacher"`.
-    - `target_score_fn` (Fisher): the exact score $\nabla\log p_t(x)$ as `(x, t) -> (d,)`.
+    - `divergence` (string ISM): `"exact"` (Jacobian trace), `"hutchinson"` (one probe per example) or an
+      estimator (`ExactDivergence()`, `Hutchinson(probe)`).
+    - `probe` (string Hutchinson ISM, sliced): `"gaussian"` or `"rademacher"`.
+    - `target_score_fn` (string Fisher): the exact score $\nabla\log p_t(x)$ as `(x, t) -> (d,)`.
 
     Use `mean_and_stderr(terms, method=time_sampling)` for the estimate and its standard error.
     """
-    _check_options(objective, weighting, divergence, probe, target_score_fn)
-    x0 = _check_batch(x0)
-    n, dtype = x0.shape[0], jnp.result_type(x0)
-    key_t, key_z, key_v = jax.random.split(key, 3)
-    if t is None:
-        t = sample_times(key_t, n, sde.T, eps=eps, method=time_sampling, dtype=dtype)
-    t = jnp.broadcast_to(jnp.asarray(t, dtype=dtype), (n,))
-    z = jax.random.normal(key_z, x0.shape, dtype=dtype)
-    options = {"divergence": divergence, "probe": probe, "target_score_fn": target_score_fn}
-    term = _TERMS[objective]
+    owner = "loss_terms"
+    objective = as_objective(objective, owner, divergence=divergence, probe=probe, target_score_fn=target_score_fn)
+    return _key_driven(
+        owner, _compiled_terms, key, sde, score_fn, x0,
+        objective=objective, weighting=weighting, eps=eps, time_sampling=time_sampling, t=t,
+    )
 
-    def one(x0_i, t_i, z_i, key_i):
-        _, std = sde.kernel(t_i)
-        x_t = sde.kernel_mean(x0_i, t_i) + std * z_i
-        return loss_weight(sde, t_i, weighting) * term(score_fn, x_t, t_i, z_i, std, key_i, options)
 
-    return jax.vmap(one)(x0, t, z, jax.random.split(key_v, n))
+def loss_terms_at(
+    sde: AbstractAffineSDE,
+    score_fn: ScoreFn,
+    x0: Batch,
+    t: ScalarLike | Array,
+    z: Batch,
+    probes: Batch | None = None,
+    *,
+    objective: str | AbstractObjective = "dsm",
+    weighting: str | AbstractWeighting = "sigma2",
+    divergence: str | AbstractDivergence = "exact",
+    probe: str = "rademacher",
+    target_score_fn: ScoreFn | None = None,
+) -> Array:
+    r"""The terms of `loss_terms` at given times `t` (scalar or `(n,)`), noises `z` `(n, d)` and, for ISM with
+    Hutchinson's estimator and sliced score matching, probes `probes` `(n, d)` (one per example); no key.
+
+    `loss_terms(key, ...)` equals `loss_terms_at(..., t, z, probes)` with `key_t, key_z, key_v =
+    jax.random.split(key, 3)`, `z = jax.random.normal(key_z, x0.shape)` and probe `i` drawn by the objective
+    from `jax.random.split(key_v, n)[i]`. Options as `loss_terms`.
+    """
+    owner = "loss_terms_at"
+    objective = as_objective(objective, owner, divergence=divergence, probe=probe, target_score_fn=target_score_fn)
+    weighting = as_weighting(weighting, owner)
+    x0 = _check_batch(x0, owner)
+    z = jnp.asarray(z)
+    if z.shape != x0.shape:
+        raise ValueError(f"{owner}: z must have the shape of x0 {x0.shape}; got shape {z.shape}")
+    if objective.uses_probe != (probes is not None) or (probes is not None and jnp.shape(probes) != x0.shape):
+        expected = f"probes of shape {x0.shape}" if objective.uses_probe else "no probes (probes=None)"
+        got = None if probes is None else f"shape {jnp.shape(probes)}"
+        raise ValueError(f"{owner}: {type(objective).__name__} takes {expected}; got {got}")
+    t = jnp.broadcast_to(jnp.asarray(t, dtype=jnp.result_type(x0)), x0.shape[:1])
+    sde, score_fn, objective = floats_as_arrays((sde, score_fn, objective))
+    return _compiled_terms_at(sde, score_fn, x0, t, z, probes, objective, weighting)
 
 
 def dsm_loss(
@@ -137,17 +167,18 @@ def dsm_loss(
     score_fn: ScoreFn,
     x0: Batch,
     *,
-    weighting: str = "sigma2",
+    weighting: str | AbstractWeighting = "sigma2",
     eps: ScalarLike = 1e-5,
-    time_sampling: str = "uniform",
+    time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
     r"""Denoising score matching, $E_t \lambda(t) E_{x_0} E_{x_t|x_0}\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t|x_0)\|^2$.
 
     000_cce368350850b628.txt §2.2 eq (5) and the objective below it; 001_cbf75b2ce1966cfb.txt
-    "Denoising Score matching". The Monte-Carlo mean over the batch `x0` (n, d) of `loss_terms`.
+    "Denoising Score matching". The Monte-Carlo mean over the batch `x0` (n, d) of `loss_terms` with `DSM()`.
     """
-    return jnp.mean(
-        loss_terms(key, sde, score_fn, x0, objective="dsm", weighting=weighting, eps=eps, time_sampling=time_sampling)
+    return _key_driven(
+        "dsm_loss", _compiled_loss, key, sde, score_fn, x0,
+        objective=as_objective("dsm", "dsm_loss"), weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
 
 
@@ -157,23 +188,24 @@ def ism_loss(
     score_fn: ScoreFn,
     x0: Batch,
     *,
-    weighting: str = "sigma2",
+    weighting: str | AbstractWeighting = "sigma2",
     eps: ScalarLike = 1e-5,
-    divergence: str = "exact",
+    divergence: str | AbstractDivergence = "exact",
     probe: str = "rademacher",
-    time_sampling: str = "uniform",
+    time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
     r"""Implicit score matching, $E_t \lambda(t) E_{x_t \sim p_t}[\|s_\theta(x_t, t)\|^2 + 2\nabla\cdot s_\theta(x_t, t)]$.
 
     000_cce368350850b628.txt §2.2 eq (3); twice the $E[\tfrac12\|s\|^2 + \mathrm{div}\, s]$ of
     001_cbf75b2ce1966cfb.txt "Implicit Score matching", so that ISM − Fisher is a constant.
-    `divergence`: `"exact"` or `"hutchinson"` (with `probe` `"gaussian"` or `"rademacher"`).
+    `divergence`: `"exact"`, `"hutchinson"` (with `probe` `"gaussian"` or `"rademacher"`) or an estimator
+    (`ExactDivergence()`, `Hutchinson(probe)`): the objective `ISM(divergence)`.
     """
-    return jnp.mean(
-        loss_terms(
-            key, sde, score_fn, x0, objective="ism", weighting=weighting, eps=eps,
-            time_sampling=time_sampling, divergence=divergence, probe=probe,
-        )
+    owner = "ism_loss"
+    return _key_driven(
+        owner, _compiled_loss, key, sde, score_fn, x0,
+        objective=as_objective("ism", owner, divergence=divergence, probe=probe),
+        weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
 
 
@@ -183,21 +215,22 @@ def sliced_score_matching_loss(
     score_fn: ScoreFn,
     x0: Batch,
     *,
-    weighting: str = "sigma2",
+    weighting: str | AbstractWeighting = "sigma2",
     eps: ScalarLike = 1e-5,
     probe: str = "gaussian",
-    time_sampling: str = "uniform",
+    time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
     r"""Sliced score matching, $E_t \lambda(t) E_{x_t, v}[(v^\top s_\theta)^2 + 2 v^\top \partial_x s_\theta\, v]$.
 
     Song, Garg, Shi & Ermon (2019), cited by 004_77456edc02bb59d5.txt §1.2; twice their
     objective. Its expectation over $v$ is the ISM integrand, so it equals `ism_loss` in expectation.
+    The objective `SlicedScoreMatching(probe)`.
     """
-    return jnp.mean(
-        loss_terms(
-            key, sde, score_fn, x0, objective="sliced", weighting=weighting, eps=eps,
-            time_sampling=time_sampling, probe=probe,
-        )
+    owner = "sliced_score_matching_loss"
+    return _key_driven(
+        owner, _compiled_loss, key, sde, score_fn, x0,
+        objective=as_objective("sliced", owner, probe=probe),
+        weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
 
 
@@ -207,20 +240,19 @@ def fisher_loss(
     score_fn: ScoreFn,
     x0: Batch,
     *,
-    target_score_fn: Callable[[Vector, ScalarLike], Vector],
-    weighting: str = "sigma2",
+    target_score_fn: ScoreFn,
+    weighting: str | AbstractWeighting = "sigma2",
     eps: ScalarLike = 1e-5,
-    time_sampling: str = "uniform",
+    time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
     r"""The weighted Fisher divergence $E_t \lambda(t) E_{x_t \sim p_t}\|s_\theta(x_t, t) - \nabla\log p_t(x_t)\|^2$.
 
     000_cce368350850b628.txt §2.2 (the "intractable" loss), 002_686d39656702d14a.txt
     "Estimating the reverse SDE with score-based models". `target_score_fn(x, t)` is the exact
-    score, e.g. `lambda x, t: sr.marginal(sde, dist, t).score(x)`.
+    score, e.g. `sr.exact_score(sde, dist)`: the objective `Fisher(target_score_fn)`.
     """
-    return jnp.mean(
-        loss_terms(
-            key, sde, score_fn, x0, objective="fisher", weighting=weighting, eps=eps,
-            time_sampling=time_sampling, target_score_fn=target_score_fn,
-        )
+    return _key_driven(
+        "fisher_loss", _compiled_loss, key, sde, score_fn, x0,
+        objective=Fisher(target_score_fn),
+        weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
