@@ -45,14 +45,23 @@ _PC_ORDERS = {
     "VP_reverse_diffusion": (sr.VPSDE(), "reverse_diffusion"),
     "VP_ancestral": (sr.VPSDE(), "ancestral"),
     "subVP_euler_maruyama": (sr.SubVPSDE(), "euler_maruyama"),
+    "subVP_reverse_diffusion": (sr.SubVPSDE(), "reverse_diffusion"),
 }
 _PC_NS = [100, 200, 400, 800, 1600]
-_ODE_ORDERS = {"VP": (sr.VPSDE(), [20, 40, 80, 160]), "VE": (sr.VESDE(0.01, 50.0), [40, 80, 160, 320])}
+_ODE_ORDERS = {
+    "VP": (sr.VPSDE(), [20, 40, 80, 160]),
+    "subVP": (sr.SubVPSDE(), [20, 40, 80, 160]),
+    "VE": (sr.VESDE(0.01, 50.0), [40, 80, 160, 320]),
+}
 
 for _name, (_sde, _pred) in _PC_ORDERS.items():
 
     @register(f"{_name}_weak_order", group="samplers")
     def _(sde=_sde, pred=_pred):
+        """Weak error |E f(X_N) − E f(X)| for f = first and second moments (exact Gaussian law of the sampler),
+        exact p_T start, eps = 1e-5, N = 100…1600: log–log slope within ±0.15 of 1 (measured: EM 0.97–1.00,
+        reverse diffusion 1.03, ancestral 1.02). Planted bug caught: a score evaluated at t − h (order 1 becomes
+        a bias)."""
         order = _order(_PC_NS, _pc_errors(sde, pred, _PC_NS))
         return CheckResult(abs(order - 1.0), ORDER_TOL, note=f"|fitted − 1|, fitted order {order:.3f}, N = 100…1600, exact Gaussian law")
 
@@ -61,6 +70,9 @@ for _name, (_sde, _ns) in _ODE_ORDERS.items():
 
     @register(f"{_name}_probability_flow_heun_order", group="samplers")
     def _(sde=_sde, ns=_ns):
+        """The fixed-step Heun solution of the PF ODE (exact score, exact p_T) has error O(h²): slope within ±0.15
+        of 2 (measured: VP 1.97, VE 2.07). N is traced, so the map compiles once. Planted bugs caught: the ½
+        missing from ½g² (the error stalls), or Euler's method (slope 1)."""
         order = _order(ns, _ode_errors(sde, ns))
         return CheckResult(abs(order - 2.0), ORDER_TOL, note=f"|fitted − 2|, fitted order {order:.3f}, N = {ns[0]}…{ns[-1]}")
 
@@ -78,11 +90,16 @@ def _():
 
 @register("ddim_point_mass_exact", group="samplers")
 def _():
+    """For p_0 = δ_{x0} the ε-prediction is exact, so deterministic DDIM maps x_T to m_ε x0 + σ_ε (x_T − m_T x0)/σ_T
+    with any number of steps (here 3, and 3 score evaluations)."""
     sde, x0 = sr.VPSDE(), jnp.array([0.7, -1.3])
     x_T = sde.prior_sample(jax.random.key(0), (5, 2))
-    out, _ = sr.ddim_sample(sde, sr.exact_score(sde, sr.Empirical(x0[None])), x_T, n_steps=3, eps=1e-3)
+    out, nfe = sr.ddim_sample(sde, sr.exact_score(sde, sr.Empirical(x0[None])), x_T, n_steps=3, eps=1e-3)
     (m, s), (m_T, s_T) = sde.kernel(1e-3), sde.kernel(1.0)
-    err = float(jnp.max(jnp.abs(out - (m * x0[None] + s * (x_T - m_T * x0[None]) / s_T))))
+    expected = m * x0[None] + s * (x_T - m_T * x0[None]) / s_T
+    np.testing.assert_allclose(out, expected, atol=1e-14)
+    assert nfe == 3
+    err = float(jnp.max(jnp.abs(out - expected)))
     return CheckResult(err, 1e-13, note="deterministic DDIM, 3 steps, p_0 = δ_x0")
 
 
