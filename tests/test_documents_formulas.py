@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import scoresde_ref as sr
-from scoresde_ref.samplers._predictors import euler_maruyama
 
 
 def test_001_reverse_ou_euler_maruyama_is_the_slides_recursion():
@@ -17,7 +16,7 @@ def test_001_reverse_ou_euler_maruyama_is_the_slides_recursion():
     y = jnp.array([0.7, -1.3])
     for k in [0, 37, 99]:
         t = (n - k) * gamma
-        mean, std = euler_maruyama(sde, score, y, jnp.asarray(t), jnp.asarray(gamma), n - k, None)
+        mean, std = sr.samplers.EulerMaruyama().mean_and_std(sde, score, y, jnp.asarray(t), jnp.asarray(gamma), n - k, None)
         slides = y + gamma * (y + 2 * score(y, t))
         np.testing.assert_allclose(mean, slides, rtol=1e-14)
         np.testing.assert_allclose(std, np.sqrt(2 * gamma), rtol=1e-14)

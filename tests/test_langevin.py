@@ -82,7 +82,7 @@ def test_annealed_langevin_law(getkey):
         mean, cov = _langevin_law(mean, cov, level, eps * sigma**2 / float(sigmas[0]) ** 2, m)
     k_init, k_run = jax.random.split(getkey())
     x0 = 5.0 * jax.random.normal(k_init, (N_CHAINS, 2))
-    run = jax.jit(jax.vmap(lambda k, x: sr.annealed_langevin_sample(k, score, sigmas, x, eps=eps, n_steps_each=m)))
+    run = jax.jit(jax.vmap(lambda k, x: sr.annealed_langevin_sample(k, score, sigmas, x, eps=eps, n_steps_each=m).x))
     _assert_moments(run(jax.random.split(k_run, N_CHAINS), x0), mean, cov)
 
 

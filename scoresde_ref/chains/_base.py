@@ -2,6 +2,7 @@
 autoregressive OU chains of 000_cce368350850b628.txt §2.3 and 001_cbf75b2ce1966cfb.txt)."""
 
 import abc
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -46,11 +47,25 @@ class AbstractChain(eqx.Module):
     `scoresde_ref.propagate_moments` gives the recursion, an independent second route.
 
     **Indices.** Step $i$ maps $x_{i-1}$ to $x_i$ and uses the noise $z_i$, for $i = 1, \dots, N$.
+
+    **To add a chain**, subclass (final class, fields declared there) and implement `coefficients`,
+    `drift_coefficients`, `kernels`, `n_steps` and `reverse_kernel`; `discretize` and the samplers reach
+    a chain only through these methods.
     """
 
     @abc.abstractmethod
     def coefficients(self) -> tuple[Array, Array]:
         """`(a, b)`, two arrays of shape `(N,)`: `a[i - 1]` $= a_i$, `b[i - 1]` $= b_i$."""
+
+    @abc.abstractmethod
+    def drift_coefficients(self) -> Array:
+        r"""$a_i - 1$, shape `(N,)`, computed without the cancellation of `coefficients()[0] - 1` (the drift
+        $f_i(x) = (a_i - 1)x$ of the chain written as a discretization, `chains/_discretize.py`)."""
+
+    @abc.abstractmethod
+    def reverse_kernel(self, x: Vector, i, score_fn: Callable) -> tuple[Vector, Scalar]:
+        r"""`(mean, std)` of the chain's reverse (ancestral) step $x_{i-1} \mid x_i$ = `x`, $i = N, \dots, 1$, with
+        `score_fn(x, j)` the score at the chain's index $j$ (each chain names which $j$ it calls)."""
 
     @abc.abstractmethod
     def kernels(self) -> tuple[Array, Array]:
@@ -76,6 +91,11 @@ class AbstractChain(eqx.Module):
         """One forward step: $x_i = a_i x_{i-1} + b_i z_i$ from `x` $= x_{i-1}$ and `z` $= z_i$."""
         a, b = self.coefficients()
         return a[i - 1] * x + b[i - 1] * z
+
+    def reverse_step(self, x: Vector, i, score_fn: Callable, z: Vector) -> Vector:
+        """One reverse step $x_{i-1}$ = mean + std $z_i$ of `reverse_kernel(x, i, score_fn)`, `z` $= z_i$ given."""
+        mean, std = self.reverse_kernel(x, i, score_fn)
+        return mean + std * z
 
     def perturb(self, key: Key, x0: Vector, i) -> Vector:
         """Draw $x_i \\sim p(x_i \\mid x_0)$ exactly, in one shot: $m_i x_0 + s_i z$."""

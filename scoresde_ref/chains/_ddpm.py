@@ -80,14 +80,19 @@ class DDPMChain(AbstractChain):
         log_ab = jnp.concatenate([jnp.zeros((1,), self.betas.dtype), self.log_alphas_cumprod])
         return jnp.exp(0.5 * log_ab), jnp.sqrt(-jnp.expm1(log_ab))
 
-    def reverse_step(self, x: Vector, i, score_fn: Callable, z: Vector) -> Vector:
+    def drift_coefficients(self) -> Array:
+        r"""$\sqrt{1 - \beta_i} - 1 = \mathrm{expm1}(\tfrac12\mathrm{log1p}(-\beta_i))$ (accurate for small $\beta_i$)."""
+        return jnp.expm1(0.5 * jnp.log1p(-self.betas))
+
+    def reverse_kernel(self, x: Vector, i, score_fn: Callable) -> tuple[Vector, Scalar]:
         r"""Ancestral step of 000 appendix B (and 002 "DDPM"), $i = N, \dots, 1$:
         $x_{i-1} = \frac{1}{\sqrt{1 - \beta_i}}\big(x_i + \beta_i\,s(x_i, i)\big) + \sqrt{\beta_i}\,z_i$.
 
-        `score_fn(x, i)` approximates $\nabla\log p_i$, the score of the law of $x_i$.
+        `score_fn(x, i)` approximates $\nabla\log p_i$, the score of the law of $x_i$. The one
+        formula of this step: the `Ancestral` predictor calls it too (`samplers/_predictors.py`).
         """
         beta = self.betas[i - 1]
-        return (x + beta * score_fn(x, i)) / jnp.sqrt(1 - beta) + jnp.sqrt(beta) * z
+        return (x + beta * score_fn(x, i)) / jnp.sqrt(1 - beta), jnp.sqrt(beta)
 
 
 def cosine_log_alpha_bar(t, s=0.008) -> Scalar:

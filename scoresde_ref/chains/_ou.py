@@ -87,14 +87,17 @@ class OUChain(AbstractChain):
         gamma = self.gammas[k]
         return x_next + gamma * (x_next + 2 * score), jnp.sqrt(2 * gamma)
 
-    def reverse_step(self, x: Vector, i, score_fn: Callable, z: Vector) -> Vector:
+    def drift_coefficients(self) -> Array:
+        r"""$a_{k+1} - 1 = -\gamma_k$."""
+        return -self.gammas
+
+    def reverse_kernel(self, x: Vector, i, score_fn: Callable) -> tuple[Vector, Scalar]:
         r"""Backward step of 001, $i = k + 1 = N, \dots, 1$:
-        $X_k = X_{k+1} + \gamma_k\{X_{k+1} + 2 s(X_{k+1}, k)\} + \sqrt{2\gamma_k}\,Z$.
+        $X_k = X_{k+1} + \gamma_k\{X_{k+1} + 2 s(X_{k+1}, k)\} + \sqrt{2\gamma_k}\,Z$ (`backward_kernel`).
 
         `score_fn(x, k)` approximates $\nabla\log p_k$; it is called with `k = i - 1`.
         """
-        mean, std = self.backward_kernel(x, i - 1, score_fn(x, i - 1))
-        return mean + std * z
+        return self.backward_kernel(x, i - 1, score_fn(x, i - 1))
 
 
 @jax.jit

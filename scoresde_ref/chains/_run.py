@@ -41,7 +41,7 @@ def sample_path(key: Key, chain, x0: Vector, *, trajectory: bool = False):
 def sample_reverse_path(key: Key, chain, score_fn: Callable, x_N: Vector, *, trajectory: bool = False):
     """Ancestral sampling: $x_{i-1}$ = `chain.reverse_step(x_i, i, score_fn, z_i)` for $i = N, \\dots, 1$.
 
-    `chain` is a `DDPMChain` or an `OUChain` (see their `reverse_step` for the index of the score).
+    `chain` is any `AbstractChain` (see its `reverse_kernel` for the index of the score).
     $z_i$ = `jax.random.normal(key, (N, d))[i - 1]`. Returns $x_0$, or `(x_0, path)` with rows
     $x_N, \\dots, x_0$ if `trajectory`.
     """

@@ -14,13 +14,13 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
-from ..samplers._correctors import ald_step_size
 from ..chains._discretize import discretize
 from ..distributions._gaussian import Gaussian
 from ..distributions._marginal import marginal
-from ..samplers._ode import _SOLVERS, _batch_velocity
-from ..samplers._pc import uses_discretization
-from ..samplers._predictors import PREDICTORS
+from ..samplers._compile import compiled
+from ..samplers._ode import batch_velocity
+from ..samplers._options import ODE_SOLVERS, as_solver
+from ..samplers._pc import pc_options, pc_scan, uses_discretization
 from ..sde._base import AbstractAffineSDE
 
 
@@ -40,6 +40,19 @@ def _affine(step, x):
     return jax.jacfwd(step)(x), step(jnp.zeros_like(x))
 
 
+def affine_gaussian_update(step, mean, cov):
+    r"""The law of one update `step(x, z) -> (x_next, x_mean)`, affine in $(x, z)$:
+    $x_{\text{mean}} = M x + v$, $x_{\text{next}} = x_{\text{mean}} + C z$, for $x \sim \mathcal N(\text{mean}, \text{cov})$, $z \sim \mathcal N(0, I)$
+    independent. $M$, $v$, $C$ are read off the sampler's own step (forward-mode derivatives, exact for
+    an affine map). **Returns** `(M mean + v, M cov Mᵀ, C Cᵀ)`: the law of $x_{\text{mean}}$ and the covariance
+    of the noise not yet added.
+    """
+    zero = jnp.zeros_like(mean)
+    M, v = _affine(lambda y: step(y, zero)[1], mean)
+    C = jax.jacfwd(lambda z: step(zero, z)[0])(zero)
+    return M @ mean + v, M @ cov @ M.T, C @ C.T
+
+
 def pc_sampler_law(sde: AbstractAffineSDE, dist: Gaussian, **kwargs) -> Gaussian:
     """The exact law of `pc_sample`'s output for Gaussian data and the exact score (same grid,
     same conventions), as a `Gaussian`; the keywords are those of `pc_sampler_moments`."""
@@ -52,88 +65,86 @@ def pc_sampler_moments(
     *,
     n_steps: int,
     eps: float = 1e-3,
-    predictor: str = "euler_maruyama",
-    corrector: str | None = None,
-    snr: float = 0.16,
-    corrector_steps: int = 1,
+    predictor="euler_maruyama",
+    corrector=None,
+    snr: float | None = None,
+    corrector_steps: int | None = None,
     order: str = "corrector_first",
     denoise: bool = True,
     start: str = "prior",
     project=None,
 ) -> tuple[jax.Array, jax.Array]:
     r"""`(mean, cov)` of the exact law of `pc_sample`'s output for Gaussian data and the exact score
-    (same grid, same conventions), started from the prior (`start="prior"`) or from the exact $p_T$
-    (`start="exact"`, removing the prior mismatch). Correctors: `None` or `"ald"` only (the
-    `"langevin"` step size depends on the noise drawn, so its output is not Gaussian).
-    `pc_sampler_law` returns the same law as a `Gaussian`.
+    (same grid, same conventions, the same loop `samplers/_pc.py: pc_scan` and the same step objects),
+    started from the prior (`start="prior"`) or from the exact $p_T$ (`start="exact"`, removing the
+    prior mismatch). Predictors and correctors as in `pc_sample` (strings or objects); the corrector
+    must be linear-Gaussian (`corrector.linear_gaussian`: `None` or `"ald"`; the `"langevin"` step size
+    depends on the noise drawn, so its output is not Gaussian). `pc_sampler_law` returns the same law
+    as a `Gaussian`. Compiled once per shape and static configuration.
 
+    The state is $x = x_{\text{mean}} + \xi$ with $x_{\text{mean}} \sim \mathcal N(\text{mean}, \text{cov})$ and
+    independent noise $\xi \sim \mathcal N(0, \text{pending})$ (the noise of the last update, which
+    `denoise` leaves out); every update is `affine_gaussian_update` of the sampler's `step(..., z)`.
     `project(mean, cov, pending, t) -> (mean, cov, pending)` is the law of `pc_sample`'s
-    `project` hook (an affine-Gaussian map, applied at the same points): the state is
-    $x_{\text{mean}} + \xi$ with $x_{\text{mean}} \sim \mathcal N(\text{mean}, \text{cov})$ and
-    independent noise $\xi \sim \mathcal N(0, \text{pending})$ (`Replacement.law`)."""
-    if corrector not in (None, "ald"):
+    `project` hook (an affine-Gaussian map, applied at the same points; `Replacement.law`)."""
+    predictor, corrector = pc_options("pc_sampler_law", n_steps, predictor, corrector, snr, corrector_steps, None, order)
+    if corrector is not None and not corrector.linear_gaussian:
         raise ValueError("pc_sampler_law: corrector must be None or 'ald' (the only linear-Gaussian ones)")
+    if start not in ("exact", "prior"):
+        start_law(sde, dist, start)  # raises the message
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
-    predict = PREDICTORS[predictor]
+    return _pc_sampler_moments(sde, dist, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, start)
+
+
+@compiled
+def _pc_sampler_moments(sde, dist, eps, disc, predictor, corrector, project, n_steps, order, denoise, start):
     score_fn = lambda x, t: marginal(sde, dist, t).score(x)  # noqa: E731
     h = (sde.T - eps) / n_steps
     p_T = start_law(sde, dist, start)
 
-    eye = jnp.eye(p_T.dim, dtype=p_T.mean.dtype)
+    def projected(state, t):
+        return state if project is None else project(*state, t)
 
-    def predictor_law(mean, cov, t, i):
-        M, v = _affine(lambda y: predict(sde, score_fn, y, t, h, i, disc)[0], mean)
-        _, c = predict(sde, score_fn, mean, t, h, i, disc)
-        return M @ mean + v, M @ cov @ M.T, c**2 * eye
+    def predict(state, k, t, i, t_next):
+        mean, cov, pending = state
+        step = lambda x, z: predictor.step(sde, score_fn, x, t, h, i, disc, z)  # noqa: E731
+        return projected(affine_gaussian_update(step, mean, cov + pending), t_next)
 
-    def corrector_law(mean, cov, t, i):
-        e = ald_step_size(sde, mean, t, i, disc, snr)
-        noise = jnp.zeros((), mean.dtype)
-        for _ in range(corrector_steps):
-            cov = cov + noise * eye
-            M, v = _affine(lambda y: y + e * score_fn(y, t), mean)
-            mean, cov, noise = M @ mean + v, M @ cov @ M.T, 2 * e
-        return mean, cov, noise * eye
-
-    def projected(mean, cov, pending, t):
-        return (mean, cov, pending) if project is None else project(mean, cov, pending, t)
-
-    def body(carry, k):
-        mean, cov, pending = carry  # pending: covariance of the noise of the last update, not yet added
-        cov = cov + pending
-        t, i = sde.T - k.astype(mean.dtype) * h, n_steps - k
-        if order == "corrector_first":
-            if corrector is not None:
-                mean, cov, noise = projected(*corrector_law(mean, cov, t, i), t)
-                cov = cov + noise
-            mean, cov, pending = projected(*predictor_law(mean, cov, t, i), t - h)
-        else:
-            mean, cov, pending = projected(*predictor_law(mean, cov, t, i), t - h)
-            if corrector is not None:
-                mean, cov, pending = projected(*corrector_law(mean, cov + pending, t - h, jnp.maximum(i - 1, 1)), t - h)
-        return (mean, cov, pending), None
+    def correct(state, k, t, i):
+        mean, cov, pending = state
+        one = lambda x, z: [v[0] for v in corrector.step(sde, score_fn, x[None], t, i, disc, z[None])]  # noqa: E731
+        for _ in range(corrector.n_steps):
+            mean, cov, pending = affine_gaussian_update(one, mean, cov + pending)
+        return projected((mean, cov, pending), t)
 
     init = (p_T.mean, p_T.cov, jnp.zeros_like(p_T.cov))
-    (mean, cov, pending), _ = jax.lax.scan(body, init, jnp.arange(n_steps))
+    correct = None if corrector is None else correct
+    (mean, cov, pending), _ = pc_scan(predict, correct, init, T=sde.T, h=h, n_steps=n_steps, order=order, dtype=p_T.mean.dtype)
     if not denoise:
         cov = cov + pending
     return mean, 0.5 * (cov + cov.T)
 
 
 def ode_sampler_law(
-    sde: AbstractAffineSDE, dist: Gaussian, *, n_steps: int, eps: float = 1e-3, solver: str = "heun", start: str = "exact"
+    sde: AbstractAffineSDE, dist: Gaussian, *, n_steps, eps: float = 1e-3, solver="heun", start: str = "exact"
 ) -> Gaussian:
     """The exact law of the fixed-step probability-flow ODE sampler's output (`ode_sample` with
     `n_steps`) for Gaussian data and the exact score: the solver's map is affine,
-    $x_\\epsilon = M x_T + v$, so the output is $\\mathcal N(M\\mu_T + v, M\\Sigma_T M^\\top)$."""
+    $x_\\epsilon = M x_T + v$, so the output is $\\mathcal N(M\\mu_T + v, M\\Sigma_T M^\\top)$.
+    `n_steps` may be traced (it only sets the step size); compiled once per shape and solver."""
+    solver, _ = as_solver(solver, ODE_SOLVERS, "ode_sampler_law")
+    return _ode_sampler_law(sde, dist, n_steps, eps, solver, start)
+
+
+@compiled
+def _ode_sampler_law(sde, dist, n_steps, eps, solver, start):
     score_fn = lambda x, t: marginal(sde, dist, t).score(x)  # noqa: E731
-    cls, _, _ = _SOLVERS[solver]
-    velocity = _batch_velocity(sde, score_fn)
+    velocity = batch_velocity(sde, score_fn)
 
     def flow(x):
         sol = diffrax.diffeqsolve(
             diffrax.ODETerm(velocity),
-            cls(),
+            solver,
             t0=sde.T,
             t1=eps,
             dt0=-(sde.T - eps) / n_steps,

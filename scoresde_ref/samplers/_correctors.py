@@ -1,77 +1,110 @@
 r"""Correctors: Langevin MCMC steps at a fixed time $t$ (000_cce368350850b628.txt §3.1, appendix A;
 002_686d39656702d14a.txt "Predictor-Corrector sampling methods"; 003_68ae16c2fc5b3c9b.txt §3.2).
 
+A corrector is a small `eqx.Module` carrying its parameters (`snr`, `n_steps`, and for
+`LangevinCorrector` the `norm` of its step-size rule) and the property `linear_gaussian`: whether
+its step size is free of $x$ and of the noise drawn, so that on Gaussian data with the exact score
+its output is Gaussian (the exact-law code, `exact/_sampler_law.py`, reads it).
+
 A corrector acts on the whole batch `x` of shape `(n, d)` because the reference code's step-size
-rule averages norms over the batch: `(key, sde, score_fn, x, t, i, disc, snr, n_steps, snr_norm)
--> (x, x_mean)`. `ald_step_size` is exposed for the exact-law recursion (`exact/_sampler_law.py`).
+rule averages norms over the batch (a cross-example reduction, explicit here: `norm="batch"`).
+`step(sde, score_fn, x, t, i, disc, z) -> (x, x_mean)` is one Langevin update with the noise `z`
+`(n, d)` given; `correct(key, ...)` runs `n_steps` of them, drawing $z$ from `fold_in(key, j)`.
 
-**Step-size rules** ($z \sim \mathcal N(0, I)$, $s = \nabla\log p_t$):
+**Step-size rules** ($z \sim \mathcal N(0, I)$, $s = \nabla\log p_t$, $\alpha_i$ = `disc.corrector_alpha(i)`:
+$1 - \beta_i$ for `VPSDE` (reference-code levels of `discretize`), 1 otherwise):
 
-- `"langevin"` (Song et al. 2021, Algorithm 4): $\epsilon = 2\alpha\,(r\,\|z\| / \|s\|)^2$ with the
-  signal-to-noise ratio $r$ = `snr`; $\alpha = 1 - \beta_i$ for `VPSDE` (reference-code levels of
-  `discretize`), 1 otherwise. `snr_norm="batch"` uses norms averaged over the batch (the reference
-  code), `"per_example"` each example's own norms — meaningful only in high dimension, where
-  $\|z\|$ concentrates; in $d = 1$ a near-zero score makes single steps explode.
-- `"ald"`: annealed Langevin dynamics with $\epsilon = 2\alpha\,(r\,\sigma_t)^2$, $\sigma_t$ the kernel
-  std (the reference code's `AnnealedLangevinDynamics`). For the original SMLD rule
+- `LangevinCorrector` (Song et al. 2021, Algorithm 4; the string `"langevin"`):
+  $\epsilon = 2\alpha\,(r\,\|z\| / \|s\|)^2$ with the signal-to-noise ratio $r$ = `snr`. `norm="batch"` uses
+  norms averaged over the batch (the reference code), `"per_example"` each example's own norms —
+  meaningful only in high dimension, where $\|z\|$ concentrates; in $d = 1$ a near-zero score makes
+  single steps explode. Not linear-Gaussian.
+- `AnnealedLangevinCorrector` (the string `"ald"`): annealed Langevin dynamics with
+  $\epsilon = 2\alpha\,(r\,\sigma_t)^2$, $\sigma_t$ the kernel std (the reference code's
+  `AnnealedLangevinDynamics`). Linear-Gaussian. For the original SMLD rule
   $\alpha_i = \epsilon\,\sigma_i^2/\sigma_{\min}^2$ see `annealed_langevin_sample`.
 
-Then $x \leftarrow x + \epsilon s(x, t) + \sqrt{2\epsilon}\,z$, `n_steps` times.
+Then $x \leftarrow x + \epsilon s(x, t) + \sqrt{2\epsilon}\,z$ (`langevin_update`), `n_steps` times.
 """
 
+import abc
+from typing import ClassVar
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..chains._discretize import Discretization
+from .._custom_types import Batch, Key
+from ._langevin import langevin_update
 
 SNR_NORMS = ("batch", "per_example")
 
 
-def _alpha(disc: Discretization, x, i):
-    """α_i = 1 − β_i for the VP form of `discretize`, 1 otherwise; `x` is one example or a batch."""
-    if disc.form == "vp":
-        _, G = disc(jnp.zeros(x.shape[-1:], x.dtype), i)
-        return 1 - G**2
-    return jnp.ones((), x.dtype)
+def _check_n_steps(n_steps, owner):
+    if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < 1:
+        raise ValueError(f"{owner}: n_steps (corrector_steps) must be an integer >= 1; got {n_steps!r}")
+    return int(n_steps)
 
 
-def _langevin_loop(key, score_fn, x, t, n_steps, step_size_fn):
-    def body(carry, k):
-        x, _ = carry
+class AbstractCorrector(eqx.Module):
+    """Langevin-type corrector (module docstring). **To add one**, subclass (final class, fields `snr`,
+    `n_steps` there), set `linear_gaussian` and implement `step_size`."""
+
+    snr: eqx.AbstractVar[jax.Array]
+    n_steps: eqx.AbstractVar[int]
+    linear_gaussian: ClassVar[bool]
+
+    @abc.abstractmethod
+    def step_size(self, sde, grad: Batch, z: Batch, t, i, disc):
+        """$\\epsilon$ of one update, a scalar or `(n, 1)`, from the scores `grad` and the noise `z` of the batch."""
+
+    def step(self, sde, score_fn, x: Batch, t, i, disc, z: Batch) -> tuple[Batch, Batch]:
+        """One update $x \\leftarrow x + \\epsilon s(x, t) + \\sqrt{2\\epsilon}\\,z$ of the batch with the noise `z` given: `(x, x_mean)`."""
         grad = jax.vmap(score_fn, (0, None))(x, t)
-        z = jax.random.normal(jax.random.fold_in(key, k), x.shape, x.dtype)
-        eps = step_size_fn(grad, z)
-        x_mean = x + eps * grad
-        return (x_mean + jnp.sqrt(2 * eps) * z, x_mean), None
+        return langevin_update(x, grad, self.step_size(sde, grad, z, t, i, disc), z)
 
-    (x, x_mean), _ = jax.lax.scan(body, (x, x), jnp.arange(n_steps))
-    return x, x_mean
+    def correct(self, key: Key, sde, score_fn, x: Batch, t, i, disc) -> tuple[Batch, Batch]:
+        """`n_steps` updates, update $j$ with $z$ = `jax.random.normal(fold_in(key, j), x.shape)`: `(x, x_mean)`."""
+
+        def body(carry, j):
+            z = jax.random.normal(jax.random.fold_in(key, j), carry[0].shape, carry[0].dtype)
+            return self.step(sde, score_fn, carry[0], t, i, disc, z), None
+
+        return jax.lax.scan(body, (x, x), jnp.arange(self.n_steps))[0]
 
 
-def langevin(key, sde, score_fn, x, t, i, disc, snr, n_steps, snr_norm):
-    """Langevin corrector with the signal-to-noise step rule (module docstring)."""
-    alpha = _alpha(disc, x, i)
+class LangevinCorrector(AbstractCorrector):
+    """The signal-to-noise Langevin corrector (`"langevin"`): `snr` $r$, `n_steps` updates, `norm` in
+    `"batch"` (the reference code's batch-mean norms) or `"per_example"`."""
 
-    def step_size(grad, z):
+    snr: jax.Array
+    n_steps: int = eqx.field(static=True)
+    norm: str = eqx.field(static=True)
+    linear_gaussian: ClassVar[bool] = False
+
+    def __init__(self, snr=0.16, n_steps: int = 1, norm: str = "batch"):
+        if norm not in SNR_NORMS:
+            raise ValueError(f"LangevinCorrector: snr_norm (norm) must be one of {SNR_NORMS}; got {norm!r}")
+        self.snr, self.n_steps, self.norm = jnp.asarray(snr), _check_n_steps(n_steps, "LangevinCorrector"), norm
+
+    def step_size(self, sde, grad, z, t, i, disc):
         g_norm = jnp.linalg.norm(grad, axis=-1, keepdims=True)
         z_norm = jnp.linalg.norm(z, axis=-1, keepdims=True)
-        if snr_norm == "batch":
+        if self.norm == "batch":  # the cross-example reduction of the reference code
             g_norm, z_norm = jnp.mean(g_norm), jnp.mean(z_norm)
-        return 2 * alpha * (snr * z_norm / g_norm) ** 2
-
-    return _langevin_loop(key, score_fn, x, t, n_steps, step_size)
+        return 2 * disc.corrector_alpha(i, grad.dtype) * (self.snr * z_norm / g_norm) ** 2
 
 
-def ald_step_size(sde, x, t, i, disc, snr):
-    """ε = 2α (snr σ_t)², σ_t the kernel std at t."""
-    _, std = sde.kernel(t)
-    return 2 * _alpha(disc, x, i) * (snr * std) ** 2
+class AnnealedLangevinCorrector(AbstractCorrector):
+    """Annealed Langevin dynamics (`"ald"`): $\\epsilon = 2\\alpha_i (r\\sigma_t)^2$, `snr` $r$, `n_steps` updates."""
 
+    snr: jax.Array
+    n_steps: int = eqx.field(static=True)
+    linear_gaussian: ClassVar[bool] = True
 
-def ald(key, sde, score_fn, x, t, i, disc, snr, n_steps, snr_norm):
-    """Annealed Langevin dynamics corrector (module docstring)."""
-    eps = ald_step_size(sde, x, t, i, disc, snr)
-    return _langevin_loop(key, score_fn, x, t, n_steps, lambda grad, z: eps)
+    def __init__(self, snr=0.16, n_steps: int = 1):
+        self.snr, self.n_steps = jnp.asarray(snr), _check_n_steps(n_steps, "AnnealedLangevinCorrector")
 
-
-CORRECTORS = {"langevin": langevin, "ald": ald}
+    def step_size(self, sde, grad, z, t, i, disc):
+        _, std = sde.kernel(t)
+        return 2 * disc.corrector_alpha(i, grad.dtype) * (self.snr * std) ** 2

@@ -16,14 +16,18 @@ import jax.numpy as jnp
 from .._custom_types import Batch, Key, ScoreFn
 from .._validation import check
 from ..sde._vp import VPSDE
+from ._compile import compiled
+from ._result import SampleResult
 
 
 def ddim_sample(
     sde: VPSDE, score_fn: ScoreFn, x_T: Batch, *, n_steps: int, eps: float = 1e-3, eta: float = 0.0, key: Key | None = None
-):
+) -> SampleResult:
     r"""DDIM sampling on the grid $t_k = T - k(T - \epsilon)/N$, $k = 0, \dots, N$ (see module doc).
 
-    **Returns** `(x_eps, nfe)`, `nfe` $= N$. A key is needed when `eta > 0`.
+    Step $k$ draws its noise from `fold_in(key, k)` (used only when `eta > 0`). Compiled once per shape
+    and `n_steps` (new `x_T`, `eps`, `eta`, keys, SDE parameters reuse it).
+    **Returns** a `SampleResult` `(x_eps, nfe)`, `nfe` $= N$. A key is needed when `eta > 0`.
     """
     if not isinstance(sde, VPSDE):
         raise ValueError(f"ddim_sample: DDIM needs a VPSDE (m_t² + σ_t² = 1); got {type(sde).__name__}")
@@ -35,6 +39,11 @@ def ddim_sample(
         raise ValueError("ddim_sample: eta > 0 adds noise, so a key is needed")
     eta = check(eta, (jnp.asarray(eta) >= 0) & (jnp.asarray(eta) <= 1), "ddim_sample: eta must lie in [0, 1]")
     key = jax.random.key(0) if key is None else key
+    return SampleResult(_ddim_sample(sde, score_fn, x_T, eps, eta, key, int(n_steps)), int(n_steps))
+
+
+@compiled
+def _ddim_sample(sde, score_fn, x_T, eps, eta, key, n_steps):
     h = (sde.T - eps) / n_steps
 
     def body(x, k):
@@ -48,5 +57,4 @@ def ddim_sample(
         x = m_next * x0_hat + jnp.sqrt(s_next**2 - var_eta) * eps_hat + jnp.sqrt(var_eta) * z
         return x, None
 
-    x, _ = jax.lax.scan(body, x_T, jnp.arange(n_steps))
-    return x, int(n_steps)
+    return jax.lax.scan(body, x_T, jnp.arange(n_steps))[0]

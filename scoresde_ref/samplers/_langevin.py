@@ -6,37 +6,56 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, Key, Vector
 from .._validation import check
+from ._compile import compiled
+from ._result import SampleResult
+
+
+def langevin_update(x, grad, step_size, z):
+    r"""One Langevin update with the noise given: $x_{\text{mean}} = x + \epsilon\,\nabla\log p(x)$, $x' = x_{\text{mean}} + \sqrt{2\epsilon}\,z$.
+
+    `grad` the score at `x`, `step_size` $\epsilon$ (broadcasting against `x`). **Returns** `(x', x_mean)`.
+    The one formula of the Langevin step: `langevin_mcmc` and the PC correctors call it.
+    """
+    x_mean = x + step_size * grad
+    return x_mean + jnp.sqrt(2 * step_size) * z, x_mean
 
 
 def langevin_mcmc(key: Key, score_fn, x0: Vector, *, step_size, n_steps: int, trajectory: bool = False):
     r"""$x_{k+1} = x_k + \epsilon\,\nabla\log p(x_k) + \sqrt{2\epsilon}\,z_k$ for one example; `score_fn(x)`.
 
-    Returns $x_{n}$ (and the path $x_1, \dots, x_n$ if `trajectory`). Exact only as $\epsilon \to 0$,
-    $n\epsilon \to \infty$ (unadjusted Langevin; its bias is $O(\epsilon)$).
+    $z_k$ = `jax.random.normal(fold_in(key, k))`. Returns $x_{n}$ (and the path $x_1, \dots, x_n$ if
+    `trajectory`). Exact only as $\epsilon \to 0$, $n\epsilon \to \infty$ (unadjusted Langevin; its bias is $O(\epsilon)$).
     """
     step_size = check(step_size, jnp.asarray(step_size) > 0, "langevin_mcmc: step_size must be > 0")
 
     def body(x, k):
         z = jax.random.normal(jax.random.fold_in(key, k), x.shape, x.dtype)
-        x = x + step_size * score_fn(x) + jnp.sqrt(2 * step_size) * z
+        x = langevin_update(x, score_fn(x), step_size, z)[0]
         return x, (x if trajectory else None)
 
     x, path = jax.lax.scan(body, x0, jnp.arange(n_steps))
     return (x, path) if trajectory else x
 
 
-def annealed_langevin_sample(key: Key, score_fn, sigmas: Array, x0: Vector, *, eps, n_steps_each: int):
+def annealed_langevin_sample(key: Key, score_fn, sigmas: Array, x0: Vector, *, eps, n_steps_each: int) -> SampleResult:
     r"""SMLD's annealed Langevin dynamics (000 appendix A): for $i = N, \dots, 1$ run `n_steps_each`
     Langevin steps with $\alpha_i = \epsilon\,\sigma_i^2/\sigma_1^2$ on `score_fn(x, sigma_i)`, where
-    `sigmas` $= (\sigma_1 < \dots < \sigma_N)$ ($\sigma_1 = \sigma_{\min}$). Returns $x_1^M$.
+    `sigmas` $= (\sigma_1 < \dots < \sigma_N)$ ($\sigma_1 = \sigma_{\min}$).
+
+    **Returns** a `SampleResult`: `x` $= x_1^M$ for the one example `x0`, `nfe` $= N M$. Compiled once per
+    shape and `n_steps_each` (new `sigmas`, `eps`, keys and starts reuse it).
     """
     sigmas = check(sigmas, jnp.all(jnp.diff(sigmas) > 0) & (sigmas[0] > 0), "annealed_langevin_sample: sigmas must be positive and increasing")
+    x = _annealed_langevin(key, score_fn, sigmas, x0, eps, n_steps_each)
+    return SampleResult(x, sigmas.shape[0] * int(n_steps_each))
 
+
+@compiled
+def _annealed_langevin(key, score_fn, sigmas, x0, eps, n_steps_each):
     def level(x, k):
         sigma = sigmas[::-1][k]
         alpha = eps * sigma**2 / sigmas[0] ** 2
         x = langevin_mcmc(jax.random.fold_in(key, k), lambda y: score_fn(y, sigma), x, step_size=alpha, n_steps=n_steps_each)
         return x, None
 
-    x, _ = jax.lax.scan(level, x0, jnp.arange(sigmas.shape[0]))
-    return x
+    return jax.lax.scan(level, x0, jnp.arange(sigmas.shape[0]))[0]

@@ -14,18 +14,18 @@ from .._custom_types import Batch, ScoreFn
 from ..sde._reverse import probability_flow_drift
 from ..sde._base import AbstractSDE
 from .._validation import check
+from ._compile import compiled, traced_floats
+from ._options import ODE_SOLVERS, as_solver
+from ._result import SampleResult
 
-# solver -> (diffrax solver, evaluations of the vector field per step, extra evaluations at start)
-_SOLVERS = {
-    "tsit5": (diffrax.Tsit5, 6, 1),  # FSAL: 6 new stages per attempted step, 1 to start
-    "dopri5": (diffrax.Dopri5, 6, 1),
-    "dopri8": (diffrax.Dopri8, 12, 1),
-    "heun": (diffrax.Heun, 2, 0),
-    "euler": (diffrax.Euler, 1, 0),
-}
+# The older (class, per step, at start) view of ODE_SOLVERS, for likelihood/_log_likelihood.py until it
+# calls `as_solver(solver, ODE_SOLVERS, owner)` (samplers/_options.py holds the one table).
+_SOLVERS = {name: tuple(info)[:3] for name, info in ODE_SOLVERS.items()}
 
 
-def _batch_velocity(sde, score_fn):
+def batch_velocity(sde, score_fn):
+    """The probability-flow velocity of a batch `(n, d)` as a diffrax vector field `(t, x, args) -> dx/dt`."""
+
     def velocity(t, x, args):
         return jax.vmap(lambda y: probability_flow_drift(sde, score_fn, y, t))(x)
 
@@ -40,37 +40,46 @@ def ode_sample(
     eps: float = 1e-3,
     rtol: float = 1e-5,
     atol: float = 1e-5,
-    solver: str = "tsit5",
+    solver="tsit5",
     n_steps: int | None = None,
     max_steps: int = 100_000,
-):
+) -> SampleResult:
     r"""Integrate the probability-flow ODE backwards from $T$ (state `x_T`, a batch `(n, d)`) to `eps`.
 
     The batch is one ODE state, as in the reference code, so one error norm controls all examples.
-    Adaptive (default): `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"` with a PID controller at
-    (`rtol`, `atol`). Fixed step: pass `n_steps` (then `rtol`/`atol` are unused), e.g.
-    `solver="heun"` for the second-order method whose weak order the tests measure.
+    Adaptive (default): `solver` `"tsit5"`, `"dopri5"`, `"dopri8"` (or the diffrax solver object,
+    `diffrax.Tsit5()`, ...) with a PID controller at (`rtol`, `atol`). Fixed step: pass `n_steps`
+    (then `rtol`/`atol` are unused), e.g. `solver="heun"` for the second-order method whose weak
+    order the tests measure. The solver table is `samplers/_options.py: ODE_SOLVERS`.
 
-    **Returns** `(x_eps, nfe)`, with `nfe` the number of evaluations of the velocity (each one
-    evaluation of `score_fn` per example), counting rejected steps.
+    **Compiled** once per shape, solver and `n_steps`: new `x_T`, `eps`, tolerances, SDE parameters
+    or `exact_score` numbers reuse it (`samplers/_compile.py`).
+
+    **Returns** a `SampleResult` `(x_eps, nfe)`, with `nfe` the number of evaluations of the velocity
+    (each one evaluation of `score_fn` per example), counting rejected steps.
     """
-    if solver not in _SOLVERS:
-        raise ValueError(f"ode_sample: solver must be one of {tuple(_SOLVERS)}; got {solver!r}")
+    solver, info = as_solver(solver, ODE_SOLVERS, "ode_sample")
     if x_T.ndim != 2:
         raise ValueError(f"ode_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
     eps = check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), "ode_sample: eps must lie in (0, T)")
-    cls, per_step, at_start = _SOLVERS[solver]
     if n_steps is None:
-        if solver in ("heun", "euler"):
-            raise ValueError(f"ode_sample: solver {solver!r} has no error estimate here; pass n_steps")
+        if not info.flag:
+            raise ValueError(f"ode_sample: solver {type(solver).__name__} has no error estimate here; pass n_steps")
+    elif int(n_steps) < 1:
+        raise ValueError(f"ode_sample: n_steps must be >= 1; got {n_steps}")
+    x, steps = _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, None if n_steps is None else int(n_steps), max_steps)
+    return SampleResult(x, info.at_start + info.per_step * steps)
+
+
+@compiled
+def _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps):
+    if n_steps is None:
         controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), None
     else:
-        if int(n_steps) < 1:
-            raise ValueError(f"ode_sample: n_steps must be >= 1; got {n_steps}")
         controller, dt0 = diffrax.ConstantStepSize(), -(sde.T - eps) / n_steps
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_batch_velocity(sde, score_fn)),
-        cls(),
+        diffrax.ODETerm(batch_velocity(sde, score_fn)),
+        solver,
         t0=sde.T,
         t1=eps,
         dt0=dt0,
@@ -78,14 +87,13 @@ def ode_sample(
         stepsize_controller=controller,
         max_steps=max_steps,
     )
-    steps = sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
-    return sol.ys[-1], at_start + per_step * steps
+    return sol.ys[-1], sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
 
 
 @eqx.filter_jit
 def _jit_velocity(sde, score_fn, t, x):
     """The batch velocity, compiled once per (sde, score_fn, shape): repeated scipy calls reuse it."""
-    return _batch_velocity(sde, score_fn)(t, x, None)
+    return batch_velocity(sde, score_fn)(t, x, None)
 
 
 def solve_ivp_jax(fun, t_span, y0, *, rtol: float, atol: float, method: str = "RK45", owner: str = "solve_ivp_jax"):
@@ -111,7 +119,9 @@ def ode_sample_scipy(sde: AbstractSDE, score_fn: ScoreFn, x_T, *, eps=1e-3, rtol
     r"""The documents' black-box route: `scipy.integrate.solve_ivp(method="RK45", rtol, atol)` on the
     flattened batch, with a jit-compiled velocity (000 §3.2: rtol = atol = 1e-5).
 
-    **Returns** `(x_eps, nfe)` as NumPy, `nfe` = scipy's `nfev`.
+    **Returns** a `SampleResult` `(x_eps, nfe)` as NumPy, `nfe` = scipy's `nfev`. The velocity is compiled
+    once per shape (new SDE parameters or `exact_score` numbers reuse it).
     """
+    sde, score_fn = traced_floats((sde, score_fn))
     fun = lambda t, x: _jit_velocity(sde, score_fn, t, x)  # noqa: E731
-    return solve_ivp_jax(fun, (sde.T, eps), x_T, rtol=rtol, atol=atol, method=method, owner="ode_sample_scipy")
+    return SampleResult(*solve_ivp_jax(fun, (sde.T, eps), x_T, rtol=rtol, atol=atol, method=method, owner="ode_sample_scipy"))

@@ -17,15 +17,9 @@ from .._custom_types import Batch, Key, ScoreFn
 from ..sde._reverse import TimeReversedSDE
 from ..sde._base import AbstractSDE
 from .._validation import check
-
-# name -> (solver, evaluations of the drift (score) per step, needs space-time Lévy area)
-SDE_SOLVERS = {
-    "euler": (diffrax.Euler, 1, False),
-    "heun": (diffrax.Heun, 2, False),
-    "milstein": (diffrax.ItoMilstein, 1, False),
-    "shark": (diffrax.ShARK, 2, True),
-    "sra1": (diffrax.SRA1, 2, True),
-}
+from ._compile import compiled
+from ._options import SDE_SOLVERS, as_solver
+from ._result import SampleResult
 
 
 def sde_sample(
@@ -36,23 +30,28 @@ def sde_sample(
     *,
     n_steps: int,
     eps: float = 1e-3,
-    solver: str = "euler",
-):
+    solver="euler",
+) -> SampleResult:
     r"""Integrate the reverse-time SDE from $T$ to `eps` with a diffrax SDE solver on `n_steps`
     equal steps, each example with its own `VirtualBrownianTree` (exact increments at any
     resolution), vmapped over the batch.
 
-    `solver` in `"euler"` (= Euler–Maruyama), `"heun"`, `"milstein"`, `"shark"`, `"sra1"`.
-    **Returns** `(x_eps, nfe)` with `nfe` the score evaluations per example.
+    `solver` `"euler"` (= Euler–Maruyama), `"heun"`, `"milstein"`, `"shark"`, `"sra1"`, or the diffrax
+    solver object (`samplers/_options.py: SDE_SOLVERS`). Compiled once per shape, solver and `n_steps`.
+    **Returns** a `SampleResult` `(x_eps, nfe)` with `nfe` the score evaluations per example.
     """
-    if solver not in SDE_SOLVERS:
-        raise ValueError(f"sde_sample: solver must be one of {tuple(SDE_SOLVERS)}; got {solver!r}")
+    solver, info = as_solver(solver, SDE_SOLVERS, "sde_sample")
     if x_T.ndim != 2:
         raise ValueError(f"sde_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
     if int(n_steps) < 1:
         raise ValueError(f"sde_sample: n_steps must be >= 1; got {n_steps}")
     eps = check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), "sde_sample: eps must lie in (0, T)")
-    cls, per_step, levy = SDE_SOLVERS[solver]
+    x = _sde_sample(key, sde, score_fn, x_T, eps, solver, int(n_steps), info.flag)
+    return SampleResult(x, info.per_step * int(n_steps))
+
+
+@compiled
+def _sde_sample(key, sde, score_fn, x_T, eps, solver, n_steps, levy):
     rev = TimeReversedSDE(sde, score_fn)
     u1 = sde.T - eps
     dt = u1 / n_steps
@@ -69,11 +68,11 @@ def sde_sample(
             levy_area=diffrax.SpaceTimeLevyArea if levy else diffrax.BrownianIncrement,
         )
         terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diffusion, brownian))
-        sol = diffrax.diffeqsolve(terms, cls(), 0.0, u1, dt0=dt, y0=x, max_steps=int(n_steps) + 1)
+        sol = diffrax.diffeqsolve(terms, solver, 0.0, u1, dt0=dt, y0=x, max_steps=n_steps + 1)
         return sol.ys[-1]
 
     keys = jax.random.split(key, x_T.shape[0])
-    return jax.vmap(solve_one)(keys, x_T), per_step * int(n_steps)
+    return jax.vmap(solve_one)(keys, x_T)
 
 
 def rk1_003_step(drift, diffusion, w, t, dt, dW):
