@@ -13,9 +13,11 @@ from scoresde_ref.verify._citations import (
     citations,
     errata_entries,
     index_rows,
+    check_labels,
+    defined_tests,
     missing,
     row_status,
-    defined_tests,
+    verify_citations,
 )
 
 # The checkout these tests live in (not `repo_root()`, which is None for an installed package:
@@ -35,7 +37,8 @@ def test_every_cited_test_exists(name):
     in tests/test_fokker_planck.py."""
     cites = citations(_text(name), name)
     assert len(cites) > 50
-    bad = missing(cites, defined_tests(ROOT))
+    cites += verify_citations(_text(name), name)
+    bad = missing(cites, defined_tests(ROOT), check_labels())
     assert not bad, "\n".join(map(str, bad))
 
 
@@ -47,6 +50,24 @@ def test_the_parser_sees_every_citation_form():
     assert got == [("test_a.py", "test_x"), ("test_a.py", "test_y"), ("test_b.py", "test_z"), (None, "test_w"), ("test_c.py", None)]
     names = {"test_a.py": {"test_x"}, "test_b.py": {"test_z", "test_w"}, "test_c.py": set()}
     assert missing(citations(line, "s"), names) == [Citation("s", 1, "test_a.py", "test_y")]
+
+
+def test_check_citations_name_registered_checks():
+    """A check is cited as `tests/test_verify_checks.py::test_check[group/name]` or, as a status, `verify: group/name`
+    (several separated by commas); each label must be registered. Planted bug caught: a citation of a check that was
+    renamed or never written (the test function `test_check` exists, so only the label can be wrong)."""
+    line = "`tests/test_verify_checks.py::test_check[chains/a_order]`; verify: kernels/b, errata/c+d; `::test_check[x/y]`"
+    cites = citations(line, "s") + verify_citations(line, "s")
+    assert [(c.file, c.name, c.check) for c in cites] == [
+        ("test_verify_checks.py", "test_check", "chains/a_order"),
+        ("test_verify_checks.py", "test_check", "x/y"),
+        ("test_verify_checks.py", "test_check", "kernels/b"),
+        ("test_verify_checks.py", "test_check", "errata/c+d"),
+    ]
+    names = {"test_verify_checks.py": {"test_check"}}
+    bad = missing(cites, names, {"chains/a_order", "kernels/b"})
+    assert [c.check for c in bad] == ["x/y", "errata/c+d"]
+    assert "kernels/VP_kernel_vs_quadrature" in check_labels()
 
 
 def test_every_index_row_has_a_status():

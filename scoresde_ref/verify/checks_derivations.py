@@ -12,7 +12,16 @@ import math
 import numpy as np
 import scipy.stats
 
-from ._citations import citations, errata_entries, index_rows, missing, repo_root, row_status, defined_tests
+from ._citations import (
+    citations,
+    defined_tests,
+    errata_entries,
+    index_rows,
+    missing,
+    repo_root,
+    row_status,
+    verify_citations,
+)
 from ._registry import CheckResult, register, skip
 
 # 001's GAN theorems on a pair without symmetry: π = ½N(−1, 0.5²) + ½N(1.5, 0.8²), μ_G = N(0.3, 1.2²).
@@ -97,7 +106,8 @@ def _in_checkout(name: str):
 def _(root):
     cites = []
     for name in ("README.md", "ERRATA.md"):
-        cites += citations((root / "derivations" / name).read_text(encoding="utf-8"), f"derivations/{name}")
+        text = (root / "derivations" / name).read_text(encoding="utf-8")
+        cites += citations(text, f"derivations/{name}") + verify_citations(text, f"derivations/{name}")
     bad = missing(cites, defined_tests(root))
     first = f"; first: {bad[0]}" if bad else ""
     return CheckResult(len(bad), 0, note=f"{len(cites)} test citations in README.md and ERRATA.md, {len(bad)} missing{first}")
