@@ -25,6 +25,7 @@ from ._score_matching import dsm_loss as dsm_loss
 from ._score_matching import fisher_loss as fisher_loss
 from ._score_matching import ism_loss as ism_loss
 from ._score_matching import loss_terms as loss_terms
+from ._score_matching import loss_noise as loss_noise
 from ._score_matching import loss_terms_at as loss_terms_at
 from ._score_matching import sliced_score_matching_loss as sliced_score_matching_loss
 from ._time_sampling import AbstractTimeSampler as AbstractTimeSampler

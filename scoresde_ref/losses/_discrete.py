@@ -50,15 +50,16 @@ def _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights) 
     return jnp.sum(per_level(x0, z, labels, mean_coeffs, stds, weights), axis=1)
 
 
-def _draw_noise(key, x0, labels):
+@eqx.filter_jit
+def _draw_noise(key, x0, levels):
+    """The noises of the key-driven losses, `jax.random.normal(key, (n, N, d))`."""
     n, d = x0.shape
-    return jax.random.normal(key, (n, labels.shape[0], d), dtype=jnp.result_type(x0))
+    return jax.random.normal(key, (n, levels.shape[0], d), dtype=jnp.result_type(x0))
 
 
 @eqx.filter_jit
-def _compiled_terms(key, score_fn, x0, z, labels, mean_coeffs, stds, weights, mean: bool) -> Array:
-    """The terms (or, with `mean`, their mean) from given noises `z`, or drawn from `key` when `z` is `None`."""
-    z = _draw_noise(key, x0, labels) if z is None else z
+def _compiled_terms(score_fn, x0, z, labels, mean_coeffs, stds, weights, mean: bool) -> Array:
+    """The terms (or, with `mean`, their mean) for given noises `z`; the key-driven losses draw `z` first."""
     terms = _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights)
     return jnp.mean(terms) if mean else terms
 
@@ -66,18 +67,18 @@ def _compiled_terms(key, score_fn, x0, z, labels, mean_coeffs, stds, weights, me
 def _ncsn(key, score_fn, x0, sigmas, z, mean):
     name = "ncsn_loss"
     x0, sigmas = _check(x0, sigmas, lambda s: s > 0, f"{name}: sigmas must be > 0")
-    z = None if z is None else _check_noise(z, x0, sigmas, name)
+    z = _draw_noise(key, x0, sigmas) if z is None else _check_noise(z, x0, sigmas, name)
     score_fn = floats_as_arrays(score_fn)
-    return _compiled_terms(key, score_fn, x0, z, sigmas, jnp.ones_like(sigmas), sigmas, sigmas**2, mean)
+    return _compiled_terms(score_fn, x0, z, sigmas, jnp.ones_like(sigmas), sigmas, sigmas**2, mean)
 
 
 def _ddpm(key, score_fn, x0, alphas_cumprod, z, mean):
     name = "ddpm_loss"
     x0, abar = _check(x0, alphas_cumprod, lambda a: (a > 0) & (a < 1), f"{name}: alphas_cumprod must lie in (0, 1)")
-    z = None if z is None else _check_noise(z, x0, abar, name)
+    z = _draw_noise(key, x0, abar) if z is None else _check_noise(z, x0, abar, name)
     labels = jnp.arange(1, abar.shape[0] + 1)
     score_fn = floats_as_arrays(score_fn)
-    return _compiled_terms(key, score_fn, x0, z, labels, jnp.sqrt(abar), jnp.sqrt(1 - abar), 1 - abar, mean)
+    return _compiled_terms(score_fn, x0, z, labels, jnp.sqrt(abar), jnp.sqrt(1 - abar), 1 - abar, mean)
 
 
 def ncsn_terms(key: Key, score_fn: ScoreFn, x0: Batch, sigmas: Array) -> Array:

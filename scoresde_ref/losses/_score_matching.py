@@ -7,8 +7,8 @@ objective (`losses/_objectives.py`: `DSM`, `ISM`, `SlicedScoreMatching`, `Fisher
 
 **Noise can be given.** `loss_terms_at(sde, score_fn, x0, t, z, probes)` computes the terms from given
 times, noises and probes, without a key; `loss_terms` (and the losses, its means) draws them from one
-key (`jax.random.split(key, 3)`: times, noises, probes; probe `i` from `jax.random.split(key_v, n)[i]`)
-and calls the same function.
+key with `loss_noise` (`jax.random.split(key, 3)`: times, noises, probes; probe `i` from
+`jax.random.split(key_v, n)[i]`) and calls the same compiled function.
 
 **Compiled at the boundary.** The public functions validate their options eagerly (clear `ValueError`s;
 `eqx.error_if` when traced), then call an `eqx.filter_jit` core that compiles once per shape and static
@@ -47,8 +47,9 @@ def _terms_at(sde, score_fn, x0, t, z, probes, objective, weighting) -> Array:
     return jax.vmap(one)(x0, t, z, probes)
 
 
-def _draw_terms(key, sde, score_fn, x0, t, eps, objective, weighting, times) -> Array:
-    """Draw the times (unless `t` is given), noises and probes from `key`, and call `_terms_at`."""
+def _draw(key, sde, x0, t, eps, objective, times):
+    r"""`(t, z, probes)` from `key`: `key_t, key_z, key_v = split(key, 3)`; times by the design on
+    $[\epsilon, T]$ unless `t` is given; `z = normal(key_z, x0.shape)`; probe `i` from `split(key_v, n)[i]`."""
     n, d = x0.shape
     dtype = jnp.result_type(x0)
     key_t, key_z, key_v = jax.random.split(key, 3)
@@ -56,27 +57,65 @@ def _draw_terms(key, sde, score_fn, x0, t, eps, objective, weighting, times) -> 
         t = times.sample(key_t, n, sde.T, eps, dtype)
     t = jnp.broadcast_to(jnp.asarray(t, dtype=dtype), (n,))
     z = jax.random.normal(key_z, x0.shape, dtype=dtype)
-    return _terms_at(sde, score_fn, x0, t, z, draw_probes(objective, key_v, n, d, dtype), objective, weighting)
+    return t, z, draw_probes(objective, key_v, n, d, dtype)
 
 
+_compiled_draw = eqx.filter_jit(_draw)
 _compiled_terms_at = eqx.filter_jit(_terms_at)
-_compiled_terms = eqx.filter_jit(_draw_terms)
 
 
 @eqx.filter_jit
-def _compiled_loss(*args) -> Scalar:
-    return jnp.mean(_draw_terms(*args))
+def _compiled_mean_at(*args) -> Scalar:
+    return jnp.mean(_terms_at(*args))
 
 
-def _key_driven(owner, compiled, key, sde, score_fn, x0, *, objective, weighting, eps, time_sampling, t):
-    """Validate eagerly, turn floats into arrays, and call the compiled core `compiled`."""
+def _prepare(owner, key, sde, score_fn, x0, *, objective, weighting, eps, time_sampling, t):
+    """Validate eagerly, turn floats into arrays, and draw `(t, z, probes)` (compiled)."""
     weighting = as_weighting(weighting, owner)
     times = as_time_sampler(time_sampling, owner)
     x0 = _check_batch(x0, owner)
     if t is None:
         eps = check_eps(eps, sde.T, owner)
     sde, score_fn, objective, eps, t = floats_as_arrays((sde, score_fn, objective, eps, t))
-    return compiled(key, sde, score_fn, x0, t, eps, objective, weighting, times)
+    t, z, probes = _compiled_draw(key, sde, x0, t, eps, objective, times)
+    return sde, score_fn, x0, t, z, probes, objective, weighting
+
+
+def _key_driven(owner, compiled, key, sde, score_fn, x0, **options):
+    """The key-driven route: draw `(t, z, probes)`, then the same compiled function as `loss_terms_at`."""
+    return compiled(*_prepare(owner, key, sde, score_fn, x0, **options))
+
+
+def _unused_target(x, t):
+    """The Fisher target is not read by `loss_noise` (Fisher draws no probe); one object, so one compilation."""
+    return x
+
+
+def loss_noise(
+    key: Key,
+    sde: AbstractAffineSDE,
+    x0: Batch,
+    *,
+    objective: str | AbstractObjective = "dsm",
+    eps: ScalarLike = 1e-5,
+    time_sampling: str | AbstractTimeSampler = "uniform",
+    t: ScalarLike | Array | None = None,
+    divergence: str | AbstractDivergence = "exact",
+    probe: str = "rademacher",
+) -> tuple[Array, Batch, Batch | None]:
+    r"""The draws `(t, z, probes)` of `loss_terms(key, ...)`: times `(n,)`, noises `(n, d)` and probes `(n, d)`
+    (`None` unless the objective reads one), so that `loss_terms(key, ...) == loss_terms_at(..., *loss_noise(key, ...))`.
+
+    `key_t, key_z, key_v = jax.random.split(key, 3)`; `t = sample_times(key_t, n, T, eps=eps, method=time_sampling)`
+    unless `t` is given; `z = jax.random.normal(key_z, x0.shape)`; probe `i` drawn by the objective
+    (`sr.sample_probe(k_i, (d,), probe)`) from `k_i = jax.random.split(key_v, n)[i]`. Options as `loss_terms`.
+    """
+    owner = "loss_noise"
+    objective = as_objective(objective, owner, divergence=divergence, probe=probe, target_score_fn=_unused_target)
+    _, _, _, t, z, probes, _, _ = _prepare(
+        owner, key, sde, None, x0, objective=objective, weighting="uniform", eps=eps, time_sampling=time_sampling, t=t
+    )
+    return t, z, probes
 
 
 def loss_terms(
@@ -119,7 +158,7 @@ def loss_terms(
     owner = "loss_terms"
     objective = as_objective(objective, owner, divergence=divergence, probe=probe, target_score_fn=target_score_fn)
     return _key_driven(
-        owner, _compiled_terms, key, sde, score_fn, x0,
+        owner, _compiled_terms_at, key, sde, score_fn, x0,
         objective=objective, weighting=weighting, eps=eps, time_sampling=time_sampling, t=t,
     )
 
@@ -177,7 +216,7 @@ def dsm_loss(
     "Denoising Score matching". The Monte-Carlo mean over the batch `x0` (n, d) of `loss_terms` with `DSM()`.
     """
     return _key_driven(
-        "dsm_loss", _compiled_loss, key, sde, score_fn, x0,
+        "dsm_loss", _compiled_mean_at, key, sde, score_fn, x0,
         objective=as_objective("dsm", "dsm_loss"), weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
 
@@ -203,7 +242,7 @@ def ism_loss(
     """
     owner = "ism_loss"
     return _key_driven(
-        owner, _compiled_loss, key, sde, score_fn, x0,
+        owner, _compiled_mean_at, key, sde, score_fn, x0,
         objective=as_objective("ism", owner, divergence=divergence, probe=probe),
         weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
@@ -228,7 +267,7 @@ def sliced_score_matching_loss(
     """
     owner = "sliced_score_matching_loss"
     return _key_driven(
-        owner, _compiled_loss, key, sde, score_fn, x0,
+        owner, _compiled_mean_at, key, sde, score_fn, x0,
         objective=as_objective("sliced", owner, probe=probe),
         weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
@@ -252,7 +291,7 @@ def fisher_loss(
     score, e.g. `sr.exact_score(sde, dist)`: the objective `Fisher(target_score_fn)`.
     """
     return _key_driven(
-        "fisher_loss", _compiled_loss, key, sde, score_fn, x0,
+        "fisher_loss", _compiled_mean_at, key, sde, score_fn, x0,
         objective=Fisher(target_score_fn),
         weighting=weighting, eps=eps, time_sampling=time_sampling, t=None,
     )
