@@ -30,11 +30,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the registered numerical checks, print a table and write DIR/report.md. "
         "Exit status 0 iff no check fails (skipped checks, which do not apply here, are listed apart).",
     )
-    verify.add_argument("--out", metavar="DIR", type=pathlib.Path, default=pathlib.Path("report"),
-                        help="directory for report.md and the figures (default: ./report)")
-    verify.add_argument("--select", metavar="TEXT", default=None,
-                        help="run only checks whose group, name or group/name contains TEXT "
-                        "(and figures whose name contains it)")
+    verify.add_argument(
+        "--out",
+        metavar="DIR",
+        type=pathlib.Path,
+        default=pathlib.Path("report"),
+        help="directory for report.md and the figures (default: ./report)",
+    )
+    verify.add_argument(
+        "--select",
+        metavar="TEXT",
+        default=None,
+        help="run only checks whose group, name or group/name contains TEXT (and figures whose name contains it)",
+    )
     verify.add_argument("--no-figures", action="store_true", help="do not draw the report figures")
     return parser
 

@@ -6,8 +6,17 @@ import pytest
 
 from scoresde_ref import cli
 from scoresde_ref import verify as verify_package
-from scoresde_ref.verify import CheckResult, _registry
-from scoresde_ref.verify import Check, count, register, run_checks, skip, summary_line, write_report
+from scoresde_ref.verify import (
+    Check,
+    CheckResult,
+    _registry,
+    count,
+    register,
+    run_checks,
+    skip,
+    summary_line,
+    write_report,
+)
 
 NO_MATCH = "no-check-or-group-has-this-name"
 

@@ -131,7 +131,9 @@ def test_code_map_lists_every_module_and_its_names_exist():
     bad = []
     for number, paths, names in rows:
         # `__main__.py` runs the command when imported: its names are those of `cli.py`
-        mods = [importlib.import_module(_module_name(p.removeprefix("scoresde_ref/"))) for p in paths if p != "__main__.py"]
+        mods = [
+            importlib.import_module(_module_name(p.removeprefix("scoresde_ref/"))) for p in paths if p != "__main__.py"
+        ]
         classes = [v for m in mods for v in vars(m).values() if isinstance(v, type)]
         for name in names:
             if name.startswith("sr."):

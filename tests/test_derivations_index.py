@@ -10,11 +10,11 @@ import pytest
 from scoresde_ref.verify._citations import (
     STATUSES,
     Citation,
+    check_labels,
     citations,
+    defined_tests,
     errata_entries,
     index_rows,
-    check_labels,
-    defined_tests,
     missing,
     row_status,
     verify_citations,
@@ -47,7 +47,13 @@ def test_the_parser_sees_every_citation_form():
     reported (otherwise the check above could never fail)."""
     line = "`tests/test_a.py::test_x`, `::test_y`; `test_b.py::test_z` and `test_w`; `tests/test_c.py`"
     got = [(c.file, c.name) for c in citations(line, "s")]
-    assert got == [("test_a.py", "test_x"), ("test_a.py", "test_y"), ("test_b.py", "test_z"), (None, "test_w"), ("test_c.py", None)]
+    assert got == [
+        ("test_a.py", "test_x"),
+        ("test_a.py", "test_y"),
+        ("test_b.py", "test_z"),
+        (None, "test_w"),
+        ("test_c.py", None),
+    ]
     names = {"test_a.py": {"test_x"}, "test_b.py": {"test_z", "test_w"}, "test_c.py": set()}
     assert missing(citations(line, "s"), names) == [Citation("s", 1, "test_a.py", "test_y")]
 
@@ -56,7 +62,9 @@ def test_check_citations_name_registered_checks():
     """A check is cited as `tests/test_verify_checks.py::test_check[group/name]` or, as a status, `verify: group/name`
     (several separated by commas); each label must be registered. Planted bug caught: a citation of a check that was
     renamed or never written (the test function `test_check` exists, so only the label can be wrong)."""
-    line = "`tests/test_verify_checks.py::test_check[chains/a_order]`; verify: kernels/b, errata/c+d; `::test_check[x/y]`"
+    line = (
+        "`tests/test_verify_checks.py::test_check[chains/a_order]`; verify: kernels/b, errata/c+d; `::test_check[x/y]`"
+    )
     cites = citations(line, "s") + verify_citations(line, "s")
     assert [(c.file, c.name, c.check) for c in cites] == [
         ("test_verify_checks.py", "test_check", "chains/a_order"),
@@ -107,7 +115,7 @@ def test_every_erratum_has_a_test_or_a_reason():
         cites = [c for c in citations(field, number) if c.name]
         assert cites or field.startswith("none ("), (number, field)
         assert not missing(cites, names), (number, field)
-    summary = text[text.index("## Summary"): text.index("## 000_")]
+    summary = text[text.index("## Summary") : text.index("## 000_")]
     for n in numbers:
         assert f"| E{n} |" in summary, n
 

@@ -40,13 +40,23 @@ def test_kernels_solve_their_moment_odes():
     sig = sigma_min * r**t
     kernels = {  # name: (a, g², m, s², documents' wrong (m, s²) or None)
         "VP": (-beta / 2, beta, sp.exp(-B / 2), 1 - sp.exp(-B), (sp.exp(-B), 1 - sp.exp(-B))),
-        "sub-VP": (-beta / 2, beta * (1 - sp.exp(-2 * B)), sp.exp(-B / 2), (1 - sp.exp(-B)) ** 2,
-                   (sp.exp(-B), (1 - sp.exp(-B)) ** 2)),
+        "sub-VP": (
+            -beta / 2,
+            beta * (1 - sp.exp(-2 * B)),
+            sp.exp(-B / 2),
+            (1 - sp.exp(-B)) ** 2,
+            (sp.exp(-B), (1 - sp.exp(-B)) ** 2),
+        ),
         "VE": (0, sp.diff(sig**2, t), 1, sig**2 - sigma_min**2, (1, sig**2)),
         "OU": (-theta, sigma**2, sp.exp(-theta * t), sigma**2 / (2 * theta) * (1 - sp.exp(-2 * theta * t)), None),
         "exp_t": (0, sp.exp(2 * t), 1, (sp.exp(2 * t) - 1) / 2, (1, sp.exp(t))),
-        "power": (0, sigma ** (2 * t), 1, (sigma ** (2 * t) - 1) / (2 * sp.log(sigma)),
-                  (1, ((sigma ** (2 * t) - 1) / (2 * sp.log(sigma))) ** 2)),
+        "power": (
+            0,
+            sigma ** (2 * t),
+            1,
+            (sigma ** (2 * t) - 1) / (2 * sp.log(sigma)),
+            (1, ((sigma ** (2 * t) - 1) / (2 * sp.log(sigma))) ** 2),
+        ),
         "brownian": (0, sigma**2, 1, sigma**2 * t, None),
     }
     for name, (a, g2, m, s2, wrong) in kernels.items():
@@ -163,8 +173,10 @@ def test_chain_kernels_and_their_sde_limits():
 
 
 def test_ou_chain_kernel_and_stationary_variance():
-    """chains.md §3, 001 "Denoising Score matching" L612 and "El Proceso Forward" L489: for X_{k+1} = (1 − γ)X_k + √(2γ)Z,
-    σ_k² = (1 − (1 − γ)^{2k})/(1 − γ/2) solves σ_{k+1}² = (1 − γ)²σ_k² + 2γ from 0, with limit 1/(1 − γ/2) = 1 + γ/2 + O(γ²).
+    """chains.md §3, 001 "Denoising Score matching" L612 and "El Proceso Forward" L489: for X_{k+1} = (1 − γ)X_k +
+    √(2γ)Z,
+    σ_k² = (1 − (1 − γ)^{2k})/(1 − γ/2) solves σ_{k+1}² = (1 − γ)²σ_k² + 2γ from 0, with limit 1/(1 − γ/2) = 1 + γ/2
+    + O(γ²).
     Planted bug: stationary variance 1/(1 − γ) (the fixed point of the recursion without the γ² term)."""
     gamma = sp.Symbol("gamma", positive=True)
     k = sp.Symbol("k", positive=True, integer=True)
@@ -177,18 +189,24 @@ def test_ou_chain_kernel_and_stationary_variance():
 
 def test_001_backward_kernel_algebra():
     """samplers.md §2 / chains.md §3, 001 "¿Cómo invertimos el proceso forward?": (i) the norm identity of L505
-    (checked in 2-D); (ii) completing the square, −‖x_k − (1 + γ)x_{k+1}‖²/(4γ) + ⟨s, x_k − x_{k+1}⟩ is, up to terms free
-    of x_k, −‖x_k − μ‖²/(4γ) with μ = x_{k+1} + γ(x_{k+1} + 2s): the kernel N(μ, 2γ I) of L521; (iii) Taylor with integral
+    (checked in 2-D); (ii) completing the square, −‖x_k − (1 + γ)x_{k+1}‖²/(4γ) + ⟨s, x_k − x_{k+1}⟩ is, up to terms
+    free
+    of x_k, −‖x_k − μ‖²/(4γ) with μ = x_{k+1} + γ(x_{k+1} + 2s): the kernel N(μ, 2γ I) of L521; (iii) Taylor with
+    integral
     remainder needs the weight (1 − t) (E12). Planted bugs: L495's +4γ{…} sign (E11); the unweighted remainder."""
     gamma = sp.Symbol("gamma", positive=True)
     a, b, s = sp.symbols("a1:3", real=True), sp.symbols("b1:3", real=True), sp.symbols("s1:3", real=True)
     sq = lambda vec: sum(c**2 for c in vec)  # noqa: E731
     lhs = sq([bi - (1 - gamma) * ai for ai, bi in zip(a, b)])
-    rhs = (sq([ai - (1 + gamma) * bi for ai, bi in zip(a, b)]) - 2 * gamma * sq([bi - ai for ai, bi in zip(a, b)])
-           + gamma**2 * (sq(a) - sq(b)))
+    rhs = (
+        sq([ai - (1 + gamma) * bi for ai, bi in zip(a, b)])
+        - 2 * gamma * sq([bi - ai for ai, bi in zip(a, b)])
+        + gamma**2 * (sq(a) - sq(b))
+    )
     assert _zero(lhs - rhs)
     exponent = -sq([ai - (1 + gamma) * bi for ai, bi in zip(a, b)]) / (4 * gamma) + sum(
-        si * (ai - bi) for ai, bi, si in zip(a, b, s))
+        si * (ai - bi) for ai, bi, si in zip(a, b, s)
+    )
     mean = [bi + gamma * (bi + 2 * si) for bi, si in zip(b, s)]
     completed = -sq([ai - mi for ai, mi in zip(a, mean)]) / (4 * gamma)
     assert all(_zero(sp.diff(exponent - completed, ai)) for ai in a)  # differs by a function of x_{k+1} only
@@ -218,7 +236,8 @@ def _expect(expr, var_symbol, mean, var):
 
 
 def test_dsm_ism_fisher_constants_gaussian_data():
-    """losses.md §2–3, in 1-D for data N(μ_0, v_0) and an affine model s(x) = A x + b at one time (x_t = m x_0 + c + s z,
+    """losses.md §2–3, in 1-D for data N(μ_0, v_0) and an affine model s(x) = A x + b at one time (x_t = m x_0 + c +
+    s z,
     S = m²v_0 + s²): DSM − Fisher = 1/s² − 1/S and ISM − Fisher = −1/S = −J(p_t), free of (A, b) (000 Theorem 1 and
     eqs (2)–(5); 001 "Implicit Score matching"). Planted bug: 000 Theorem 1's statement E‖s‖² + 2∇log p·s (E2), whose
     difference from Fisher depends on the model."""
@@ -240,8 +259,10 @@ def test_dsm_ism_fisher_constants_gaussian_data():
 
 def test_parameterisations_and_tweedie():
     """losses.md §6 and marginals.md §4: with x_t = m x_0 + c + s z, the DSM residual in noise and data form,
-    s²(s_θ + z/s)² = (ε̂ − z)² = (m²/s²)(x̂_0 − x_0)² for s_θ = −ε̂/s = −(x_t − m x̂_0 − c)/s²; and for Gaussian data the
-    score of p_t is −(x − m E[x_0|x] − c)/s² (Tweedie). Planted bug: 001's target −z/s² (E15), which breaks the first."""
+    s²(s_θ + z/s)² = (ε̂ − z)² = (m²/s²)(x̂_0 − x_0)² for s_θ = −ε̂/s = −(x_t − m x̂_0 − c)/s²; and for Gaussian data
+    the
+    score of p_t is −(x − m E[x_0|x] − c)/s² (Tweedie). Planted bug: 001's target −z/s² (E15), which breaks the
+    first."""
     m, s = sp.symbols("m s", positive=True)
     c, x0, z, eps_hat, mu0 = sp.symbols("c x0 z eps_hat mu0", real=True)
     v0 = sp.Symbol("v0", positive=True)
@@ -259,7 +280,13 @@ def test_hutchinson_variances():
     """hutchinson.md §3, for a symmetric 3×3 J: Var(vᵀJv) = 2‖J‖_F² for v ~ N(0, I) (exact Gaussian moments) and
     2(‖J‖_F² − Σ J_ii²) for Rademacher v (all 8 sign vectors). Planted bug: the Gaussian formula used for Rademacher."""
     entries = sp.symbols("j0:6", real=True)
-    J = sp.Matrix([[entries[0], entries[1], entries[2]], [entries[1], entries[3], entries[4]], [entries[2], entries[4], entries[5]]])
+    J = sp.Matrix(
+        [
+            [entries[0], entries[1], entries[2]],
+            [entries[1], entries[3], entries[4]],
+            [entries[2], entries[4], entries[5]],
+        ]
+    )
     v = sp.Matrix(sp.symbols("v0:3", real=True))
     quad = sp.expand((v.T * J * v)[0])
     frob2, diag2 = sum(e**2 for e in J), sum(J[i, i] ** 2 for i in range(3))
@@ -300,7 +327,8 @@ def test_gan_optimal_discriminator_and_value():
 
 def test_girsanov_kl_of_one_euler_step_and_the_bound_scale():
     """likelihood_weighting_bound.md §1: one Euler step of two SDEs sharing g, from the same x, are N(x + b_i h, g² h);
-    KL = h(b_1 − b_2)²/(2g²), which with b_1 − b_2 = g²(∇log p − s_θ) is ½ g²(∇log p − s_θ)² h: summed, ½∫g²E‖·‖² dt, and
+    KL = h(b_1 − b_2)²/(2g²), which with b_1 − b_2 = g²(∇log p − s_θ) is ½ g²(∇log p − s_θ)² h: summed, ½∫g²E‖·‖² dt,
+    and
     ½∫_0^T = (T/2)E_{U(0,T)} (002 L557). Planted bug: weighting λ = g instead of g² (the KL then has g³/g²)."""
     b1, b2, mean = sp.symbols("b1 b2 x", real=True)
     g = sp.Symbol("g", positive=True)
@@ -318,7 +346,8 @@ def test_girsanov_kl_of_one_euler_step_and_the_bound_scale():
 
 def test_ddpm_ancestral_step_and_posterior():
     """samplers.md §2: with ᾱ_i = α_i ᾱ_{i−1}, α_i = 1 − β_i, (i) the precision α/β + 1/(1 − ᾱ_{i−1}) equals
-    (1 − ᾱ_i)/(β(1 − ᾱ_{i−1})); (ii) E[x_{i−1}|x_i] = [(α(1 − ᾱ_{i−1}) + β)x_i + β(1 − ᾱ_i)s]/(√α(1 − ᾱ_i)) = (x_i + β s)/√(1 − β)
+    (1 − ᾱ_i)/(β(1 − ᾱ_{i−1})); (ii) E[x_{i−1}|x_i] = [(α(1 − ᾱ_{i−1}) + β)x_i + β(1 − ᾱ_i)s]/(√α(1 − ᾱ_i)) = (x_i +
+    β s)/√(1 − β)
     (000 App. B, 002 L150); (iii) SMLD's conditional variance σ_{i−1}² − σ_{i−1}⁴/σ_i² = σ_{i−1}²(σ_i² − σ_{i−1}²)/σ_i².
     Planted bug: 1/√ᾱ_i in place of 1/√α_i in the mean."""
     beta, abar_prev = sp.symbols("beta abar_prev", positive=True)
@@ -336,7 +365,8 @@ def test_ddpm_ancestral_step_and_posterior():
 
 def test_langevin_invariance_and_ula_bias():
     """samplers.md §3: the Langevin SDE dx = ∂_x log p dt + √2 dw leaves any p = e^{−U} invariant (its Fokker–Planck
-    right side −∂_x(p ∂_x log p) + ∂_x²p vanishes), and the unadjusted step x' = x + ε s + √(2ε) z on N(μ, v) has stationary
+    right side −∂_x(p ∂_x log p) + ∂_x²p vanishes), and the unadjusted step x' = x + ε s + √(2ε) z on N(μ, v) has
+    stationary
     variance v/(1 − ε/(2v)) = v + ε/2 + O(ε²). Planted bug: noise √ε z (000 App. A's ε_i s + √(2ε_i) z has the 2)."""
     U = sp.Function("U")(x)
     p = sp.exp(-U)
@@ -351,7 +381,8 @@ def test_langevin_invariance_and_ula_bias():
 
 
 def test_euler_maruyama_local_error_of_the_reverse_variance():
-    """samplers.md §5: one reverse Euler–Maruyama step of size h from the exact N(μ, Σ) (scalar), x' = (1 − ah − hg²/Σ)x + … +
+    """samplers.md §5: one reverse Euler–Maruyama step of size h from the exact N(μ, Σ) (scalar), x' = (1 − ah −
+    hg²/Σ)x + … +
     g√h z, has variance Σ − h(2aΣ + g²) + O(h²) = Σ_{t−h} + O(h²) (local error O(h²): weak order 1). Planted bugs: 002's
     z ~ N(0, Δt I) on top of √Δt (E29), which removes the g²h term; and 002 L480's naive reversal without the score
     ("This does not work", rightly), which adds g²h where the reverse step must remove it."""
@@ -375,7 +406,8 @@ def test_brownian_density_and_vp_variance():
 
 
 def test_score_ignores_the_normalising_constant_and_multidim_fokker_planck_traces():
-    """000 L33 and 003 L84: ∇log(p/Z) = ∇log p (∇log Z_θ = 0: scores need no normalisation); 002 L387: the diffusion term
+    """000 L33 and 003 L84: ∇log(p/Z) = ∇log p (∇log Z_θ = 0: scores need no normalisation); 002 L387: the diffusion
+    term
     ½Σ_ij ∂_ij p Σ_k g_ik g_jk = ½Tr(gg^T∇²p) = ½Tr(g^T∇²p g) (fokker_planck.md §1, 3×3 symbolic g and Hessian).
     Planted bug: 001 L725's Σ = σ^Tσ for a non-square σ (E16), which does not even pair with ∇²p."""
     Z = sp.Symbol("Z", positive=True)

@@ -17,7 +17,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_ruff_check_is_clean():
     """Planted bug caught: an unused import or a shadowed name (F401, F811) added anywhere in the three trees."""
     ruff = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "scoresde_ref", "tests", "benchmarks"],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "scoresde_ref",
+            "tests",
+            "benchmarks",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -25,8 +25,13 @@ def test_license_file_is_the_declared_apache_2_text():
     assert PYPROJECT["project"]["license"] == "Apache-2.0"
     assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
-    for phrase in ("Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
-                   "9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS"):
+    for phrase in (
+        "Apache License",
+        "Version 2.0, January 2004",
+        "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
+        "9. Accepting Warranty or Additional Liability.",
+        "END OF TERMS AND CONDITIONS",
+    ):
         assert phrase in text, phrase
 
 
@@ -37,7 +42,9 @@ def test_version_has_one_source():
 
     assert scoresde_ref.__version__ == importlib.metadata.version("scoresde-ref")
     literal = re.compile(r"""__version__\s*=\s*["']|version\s*=\s*["']\d""")
-    offenders = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if literal.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if literal.search(p.read_text(encoding="utf-8"))
+    ]
     assert not offenders, offenders
 
 

@@ -17,8 +17,8 @@ def test_readme_layout_maps_every_subpackage():
     """The README's Layout block has one line per subpackage of the package (`name/  sr.name  what it holds`),
     plus `sr.examples`, `verify/` and `cli`. Planted bug caught: a subpackage added (or renamed) without its line."""
     text = README.read_text()
-    layout = text[text.index("## Layout"):]
-    block = layout[layout.index("```") + 3: layout.index("```", layout.index("```") + 3)]
+    layout = text[text.index("## Layout") :]
+    block = layout[layout.index("```") + 3 : layout.index("```", layout.index("```") + 3)]
     package = README.parent / "scoresde_ref"
     subpackages = sorted(p.name for p in package.iterdir() if (p / "__init__.py").is_file() and p.name != "verify")
     assert len(subpackages) >= 8, subpackages

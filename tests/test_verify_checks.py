@@ -21,7 +21,9 @@ def test_check(check):
         pytest.skip(str(outcome))
     if isinstance(outcome, Exception):
         raise outcome
-    assert outcome.passed, f"{check.label}: {outcome.value:.3e} not {outcome.comparison} {outcome.tolerance:.3e} ({outcome.note})"
+    assert outcome.passed, (
+        f"{check.label}: {outcome.value:.3e} not {outcome.comparison} {outcome.tolerance:.3e} ({outcome.note})"
+    )
 
 
 def test_registry_is_not_empty_and_labels_are_unique():

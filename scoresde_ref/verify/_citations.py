@@ -44,8 +44,10 @@ class Citation:
 
     def __str__(self) -> str:
         where = f"tests/{self.file}" if self.file else "tests/*"
-        return f"{self.source}:{self.line}: {where}" + (f"::{self.name}" if self.name else "") + (
-            f"[{self.check}]" if self.check else ""
+        return (
+            f"{self.source}:{self.line}: {where}"
+            + (f"::{self.name}" if self.name else "")
+            + (f"[{self.check}]" if self.check else "")
         )
 
 
@@ -54,7 +56,11 @@ def repo_root() -> pathlib.Path | None:
     install), else the working directory if it is a scoresde-ref checkout (`./scripts/verify` runs there
     with the package installed into `.venv`); `None` if neither."""
     for root in (pathlib.Path(__file__).resolve().parents[2], pathlib.Path.cwd()):
-        if (root / "derivations" / "README.md").is_file() and (root / "tests").is_dir() and (root / "scoresde_ref").is_dir():
+        if (
+            (root / "derivations" / "README.md").is_file()
+            and (root / "tests").is_dir()
+            and (root / "scoresde_ref").is_dir()
+        ):
             return root
     return None
 
@@ -100,7 +106,9 @@ def check_labels() -> set[str]:
 
 def defined_tests(root: pathlib.Path) -> dict[str, set[str]]:
     """`{file name: {test function names}}` for `root/tests/test_*.py` (top-level `def test_…`)."""
-    return {p.name: set(_DEF.findall(p.read_text(encoding="utf-8"))) for p in sorted((root / "tests").glob("test_*.py"))}
+    return {
+        p.name: set(_DEF.findall(p.read_text(encoding="utf-8"))) for p in sorted((root / "tests").glob("test_*.py"))
+    }
 
 
 def missing(cites: list[Citation], names: dict[str, set[str]], labels: set[str] | None = None) -> list[Citation]:
@@ -165,7 +173,7 @@ def row_status(cells: list[str]) -> str | None:
     for status in STATUSES:
         if last.startswith(status):
             needs_reason = status in ("not implemented", "out of scope")
-            if needs_reason and not last[len(status):].lstrip().startswith(":"):
+            if needs_reason and not last[len(status) :].lstrip().startswith(":"):
                 return None
             return status.rstrip(":")
     return None

@@ -50,7 +50,9 @@ def summary_line(results: Sequence[RunResult]) -> str:
 
 def skipped_lines(results: Sequence[RunResult]) -> list[str]:
     """One line `group/name: reason` per skipped check (a skipped check is listed, never counted as passed)."""
-    return [f"{check.label}: {_first_line(str(outcome))}" for check, outcome, _ in results if isinstance(outcome, Skipped)]
+    return [
+        f"{check.label}: {_first_line(str(outcome))}" for check, outcome, _ in results if isinstance(outcome, Skipped)
+    ]
 
 
 def format_table(results: Sequence[RunResult]) -> str:
@@ -109,7 +111,7 @@ def write_report(
     """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     md = ["# scoresde-ref verification report", ""]
     md.append(f"- date: {now.isoformat()}")
     md.append(f"- platform: {platform.platform()}")
@@ -124,7 +126,9 @@ def write_report(
     if skipped := skipped_lines(results):
         md += ["## Skipped (not applicable here)", ""] + [f"- {_md_cell(line)}" for line in skipped] + [""]
 
-    errors = [(c, outcome) for c, outcome, _ in results if isinstance(outcome, Exception) and not isinstance(outcome, Skipped)]
+    errors = [
+        (c, outcome) for c, outcome, _ in results if isinstance(outcome, Exception) and not isinstance(outcome, Skipped)
+    ]
     errors += [(figure, outcome) for figure, outcome, _ in figures if isinstance(outcome, Exception)]
     if errors:
         md += ["## Errors", ""]

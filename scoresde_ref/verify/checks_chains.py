@@ -64,8 +64,15 @@ for _name in _chains():
         for i in [0, 1, chain.n_steps // 2, chain.n_steps]:
             assert chain.kernel(i) == (m[i], s[i]), i
         rel = lambda a, b: jnp.max(jnp.abs(a - b) / jnp.maximum(jnp.abs(b), 1e-300))  # noqa: E731
-        err = max(float(rel(m, means[:, 0])), float(rel(s[1:], jnp.sqrt(variances[1:, 0]))), float(rel(m, m_np)), float(rel(s[1:], s_np[1:])))
-        return CheckResult(err, EXACT, note="closed-form kernel vs the step recursion (numpy loop, propagate_moments), all i")
+        err = max(
+            float(rel(m, means[:, 0])),
+            float(rel(s[1:], jnp.sqrt(variances[1:, 0]))),
+            float(rel(m, m_np)),
+            float(rel(s[1:], s_np[1:])),
+        )
+        return CheckResult(
+            err, EXACT, note="closed-form kernel vs the step recursion (numpy loop, propagate_moments), all i"
+        )
 
 
 for _name in LIMITS:
@@ -80,7 +87,10 @@ for _name in LIMITS:
         ns, errors, fitted, derived = measure(name)
         assert len(ns) >= 4
         assert np.all(np.diff(errors) < 0), (name, errors)
-        note = f"fitted {fitted:.3f} vs derived {derived:g}; N = {list(map(int, ns))}; errors {errors[0]:.2e} … {errors[-1]:.2e}"
+        note = (
+            f"fitted {fitted:.3f} vs derived {derived:g}; N = {list(map(int, ns))}; "
+            f"errors {errors[0]:.2e} … {errors[-1]:.2e}"
+        )
         return CheckResult(abs(fitted - derived), ORDER_TOL, note=note)
 
 
@@ -113,7 +123,9 @@ def _():
     np.testing.assert_allclose(m_ddpm**2 + s_ddpm**2, 1.0, rtol=1e-14)  # VP: variance preserved; VE's grows
     assert float(jnp.max(jnp.abs(s_smld - s_vp))) > 10.0  # VP: std <= 1, SMLD reaches σ_max = 50
     gap = min(float(jnp.max(jnp.abs(s_smld - s_vp))), float(jnp.abs(m_ddpm[-1] - 1.0)))
-    return CheckResult(gap, 0.99, ">=", note="SMLD chain is O(1) from VP (app. C title), DDPM O(1) from VE (app. D title)")
+    return CheckResult(
+        gap, 0.99, ">=", note="SMLD chain is O(1) from VP (app. C title), DDPM O(1) from VE (app. D title)"
+    )
 
 
 @register("chain_000_002_increment_dt_inside_root", group="errata")

@@ -46,7 +46,9 @@ def _():
 
     grid = [(x, t, y) for x in (-6.0, -1.0, 0.5, 4.0) for t in (1e-3, 0.1, 0.5, 1.0) for y in (0, 1)]
     err = max(float(error(jnp.array([x]), jnp.asarray(t), jnp.asarray(y))) for x, t, y in grid)
-    return CheckResult(err, EXACT, note="score + ∇log p_t(y|x) vs the class-y marginal score, ½N(−3,¼)+½N(3,1), VP, 32 points")
+    return CheckResult(
+        err, EXACT, note="score + ∇log p_t(y|x) vs the class-y marginal score, ½N(−3,¼)+½N(3,1), VP, 32 points"
+    )
 
 
 @register("linear_inverse_bayes_vs_posterior_score", group="conditional")
@@ -60,9 +62,16 @@ def _():
         post = sr.LinearInverseScore(SDE, dist, obs)(x, t)
         return jnp.max(jnp.abs(bayes - post)) / (1 + jnp.max(jnp.abs(post)))
 
-    err = max(float(error(jnp.array([u, -u, 0.5 * u]), jnp.asarray(t))) for u in (-2.0, 0.3, 3.0) for t in (0.01, 0.3, 1.0))
+    err = max(
+        float(error(jnp.array([u, -u, 0.5 * u]), jnp.asarray(t))) for u in (-2.0, 0.3, 3.0) for t in (0.01, 0.3, 1.0)
+    )
     tol = 1e-9
-    return CheckResult(err, tol, note="∇log p_t(x) + ∇log p_t(y|x) (autodiff) vs the pushed-forward posterior's score; Cov(x0|x_t) cancels at small t")
+    return CheckResult(
+        err,
+        tol,
+        note="∇log p_t(x) + ∇log p_t(y|x) (autodiff) vs the pushed-forward posterior's score; "
+        "Cov(x0|x_t) cancels at small t",
+    )
 
 
 def _exact_conditional(sde, eps):
@@ -76,20 +85,31 @@ def _():
     law = sr.pc_sampler_law(sde, cond, n_steps=n, eps=eps, start="exact")
     target = _exact_conditional(sde, eps)
     err = float(jnp.abs(law.mean - target.mean)[0] + jnp.abs(law.cov - target.cov)[0, 0])
-    return CheckResult(err, 5e-3, note="EM law of the unknown coordinate (exact posterior score) vs the conditional Gaussian, N = 1000: weak error O(1/N), measured ≈ 1/N")
+    return CheckResult(
+        err,
+        5e-3,
+        note="EM law of the unknown coordinate (exact posterior score) vs the conditional Gaussian, N = 1000: "
+        "weak error O(1/N), measured ≈ 1/N",
+    )
 
 
 def _replacement_closed_form(V, V_T, eta_T, Gamma_T):
     """The replacement limit on the unit bivariate Gaussian in the scaled coordinates x/m_t, where every linear SDE
     is a time-changed VE with V = 1 + σ̃², σ̃ = s_t/m_t (conditional.md §6):
-    η(V) = yV/ρ + (η_T − yV_T/ρ)√((V²−ρ²)/(V_T²−ρ²)), Γ(V) = (V²−ρ²)[Γ_T/(V_T²−ρ²) + (artanh(ρ/V) − artanh(ρ/V_T))/ρ]."""
+    η(V) = yV/ρ + (η_T − yV_T/ρ)√((V²−ρ²)/(V_T²−ρ²)),
+    Γ(V) = (V²−ρ²)[Γ_T/(V_T²−ρ²) + (artanh(ρ/V) − artanh(ρ/V_T))/ρ]."""
     ratio = jnp.sqrt((V**2 - RHO**2) / (V_T**2 - RHO**2))
     mean = Y_KNOWN * V / RHO + (eta_T - Y_KNOWN * V_T / RHO) * ratio
     var = (V**2 - RHO**2) * (Gamma_T / (V_T**2 - RHO**2) + (jnp.arctanh(RHO / V) - jnp.arctanh(RHO / V_T)) / RHO)
     return mean, var
 
 
-_REPLACEMENT_SDES = {"VE": sr.VESDE(0.01, 50.0), "VP": sr.VPSDE(), "subVP": sr.SubVPSDE(), "VP_short": sr.VPSDE(0.1, 5.0)}
+_REPLACEMENT_SDES = {
+    "VE": sr.VESDE(0.01, 50.0),
+    "VP": sr.VPSDE(),
+    "subVP": sr.SubVPSDE(),
+    "VP_short": sr.VPSDE(0.1, 5.0),
+}
 _REPLACEMENT_NS = [250, 500, 1000, 2000]
 
 
@@ -115,13 +135,20 @@ def _():
     for name, sde in _REPLACEMENT_SDES.items():
         lim = sr.replacement_limit_law(sde, _bivariate(), jnp.array([Y_KNOWN, 0.0]), MASK, eps=eps)
         (m_T, s_T), (m_eps, s_eps) = sde.kernel(sde.T), sde.kernel(eps)
-        mean, var = _replacement_closed_form(1 + (s_eps / m_eps) ** 2, 1 + (s_T / m_T) ** 2, 0.0, (sde.prior_std / m_T) ** 2)
+        mean, var = _replacement_closed_form(
+            1 + (s_eps / m_eps) ** 2, 1 + (s_T / m_T) ** 2, 0.0, (sde.prior_std / m_T) ** 2
+        )
         np.testing.assert_allclose(lim.mean[0], m_eps * mean, rtol=1e-8)
         np.testing.assert_allclose(lim.cov[0, 0], m_eps**2 * var, rtol=1e-8)
         if name != "VP_short":
             np.testing.assert_allclose([lim.mean[0], lim.cov[0, 0]], [0.75, 0.4944], atol=5e-4)
         err = max(err, abs(float(lim.mean[0] / (m_eps * mean)) - 1), abs(float(lim.cov[0, 0] / (m_eps**2 * var)) - 1))
-    return CheckResult(err, 1e-8, note="ODE route (Dopri8, rtol 1e-10) vs the closed form of conditional.md §6, VE/VP/sub-VP/VP β_max 5, ρ = 0.8, y = 1.5")
+    return CheckResult(
+        err,
+        1e-8,
+        note="ODE route (Dopri8, rtol 1e-10) vs the closed form of conditional.md §6, VE/VP/sub-VP/VP β_max 5, "
+        "ρ = 0.8, y = 1.5",
+    )
 
 
 @register("replacement_sampler_to_limit", group="conditional")
@@ -134,7 +161,11 @@ def _():
     errors = [float(jnp.abs(mean[1] - limit.mean[0]) + jnp.abs(cov[1, 1] - limit.cov[0, 0])) for mean, cov in laws]
     slope = -float(np.polyfit(np.log(_REPLACEMENT_NS), np.log(errors), 1)[0])
     assert abs(slope - 1.0) < 0.15, slope
-    return CheckResult(errors[-1], 1e-3, note=f"error at N = 2000 (EM, VE) vs the N → ∞ limit; fitted order {slope:.3f} (±0.15 of 1 asserted)")
+    return CheckResult(
+        errors[-1],
+        1e-3,
+        note=f"error at N = 2000 (EM, VE) vs the N → ∞ limit; fitted order {slope:.3f} (±0.15 of 1 asserted)",
+    )
 
 
 @register("replacement_bias_measured", group="conditional")
@@ -146,7 +177,8 @@ def _():
     bias_var = float(limit.cov[0, 0] - exact.cov[0, 0])
     note = (
         f"E[x_U|y]: exact {float(exact.mean[0]):.4f}, replacement {float(limit.mean[0]):.4f} (bias −{bias_mean:.4f}); "
-        f"Var: exact {float(exact.cov[0, 0]):.4f}, replacement {float(limit.cov[0, 0]):.4f} (+{bias_var:.4f}); must be ≥ 0.1: the method is biased"
+        f"Var: exact {float(exact.cov[0, 0]):.4f}, replacement {float(limit.cov[0, 0]):.4f} (+{bias_var:.4f}); "
+        "must be ≥ 0.1: the method is biased"
     )
     return CheckResult(min(bias_mean, 10 * bias_var), 0.1, ">=", note=note)
 
@@ -217,7 +249,9 @@ def _():
     sure = r["bayes_accuracy"] >= 0.95
     assert int(sure.sum()) >= 4
     assert float(jnp.min(jnp.where(sure, r["agreement"], 1.0))) >= 0.99
-    return CheckResult(float(jnp.max(r["tv"])), 0.05, note="max over 11 t of mean |p̂_t − p_t|; argmax agreement ≥ 0.99 asserted")
+    return CheckResult(
+        float(jnp.max(r["tv"])), 0.05, note="max over 11 t of mean |p̂_t − p_t|; argmax agreement ≥ 0.99 asserted"
+    )
 
 
 @eqx.filter_jit
@@ -241,7 +275,12 @@ def _():
     for y in (0, 1):  # without guidance (scale 0) the fraction is ½ within 5 SE
         assert abs(accuracy(y, 0.0, 20 + y) - 0.5) <= 5 * np.sqrt(0.25 / 2000), y
     acc = min(accuracy(y, 1.0, 10 + y) for y in (0, 1))
-    return CheckResult(acc, 0.98, ">=", note="min over y of the fraction of 2,000 guided samples with Bayes label y (unguided ½ ± 5 SE asserted)")
+    return CheckResult(
+        acc,
+        0.98,
+        ">=",
+        note="min over y of the fraction of 2,000 guided samples with Bayes label y (unguided ½ ± 5 SE asserted)",
+    )
 
 
 @register_figure("conditional_guidance")
@@ -259,7 +298,9 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
         ax1.plot(grid, np.exp(np.asarray(density)), color=colour, lw=1.5, label=f"exact p(x | y = {y})")
     xs, _ = _guided(model, data, jnp.asarray(0), jnp.asarray(0.0), jax.random.key(20))
     ax1.hist(np.asarray(xs[:, 0]), bins=80, density=True, histtype="step", color="k", label="unguided")
-    ax1.plot(grid, np.exp(np.asarray(jax.vmap(p_eps.log_prob)(jnp.asarray(grid)[:, None]))), "k:", lw=1, label="exact p(x)")
+    ax1.plot(
+        grid, np.exp(np.asarray(jax.vmap(p_eps.log_prob)(jnp.asarray(grid)[:, None]))), "k:", lw=1, label="exact p(x)"
+    )
     ax1.set(xlabel="x", ylabel="density", title="classifier guidance, ½N(−3, ¼) + ½N(3, 1), VP")
     ax1.legend(fontsize=7)
     times = jnp.linspace(1e-3, 1.0, 21)

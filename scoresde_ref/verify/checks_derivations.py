@@ -55,15 +55,20 @@ def _gan():
     lm = np.logaddexp(lp, lq) - math.log(2)
     js = 0.5 * _integrate(np.exp(lp) * (lp - lm)) + 0.5 * _integrate(np.exp(lq) * (lq - lm))
     v_star = _value(lp, lq, logit_star)
-    excess = max(_value(lp, lq, logit_star + eps * h) - v_star for h in _PERTURBATIONS for eps in (-0.3, -0.05, 0.05, 0.3))
+    excess = max(
+        _value(lp, lq, logit_star + eps * h) - v_star for h in _PERTURBATIONS for eps in (-0.3, -0.05, 0.05, 0.3)
+    )
     return v_star, 2 * js - math.log(4), js, _value(lp, lp, np.zeros_like(_GRID)), excess
 
 
 @register("gan_value_at_optimal_discriminator", group="derivations")
 def _():
     v_star, right, _, _, _ = _gan()
-    return CheckResult(abs(v_star - right), 1e-10,
-                       note="001 GAN: V(μ_G, D*) = 2 JS − ln 4 (gan.md §2), trapezoid on [−16, 16], 32001 nodes")
+    return CheckResult(
+        abs(v_star - right),
+        1e-10,
+        note="001 GAN: V(μ_G, D*) = 2 JS − ln 4 (gan.md §2), trapezoid on [−16, 16], 32001 nodes",
+    )
 
 
 @register("gan_minimum_is_minus_ln4", group="derivations")
@@ -81,8 +86,12 @@ def _():
 @register("001_gan_value_coefficient_detected", group="errata")
 def _():
     v_star, _, js, _, _ = _gan()
-    return CheckResult(abs(v_star - (js - 2 * math.log(2))), 1e-2, ">=",
-                       note="E9: the document's JS − 2 ln 2 misses V(D*) by O(1) (normalised JS)")
+    return CheckResult(
+        abs(v_star - (js - 2 * math.log(2))),
+        1e-2,
+        ">=",
+        note="E9: the document's JS − 2 ln 2 misses V(D*) by O(1) (normalised JS)",
+    )
 
 
 def _in_checkout(name: str):
@@ -110,7 +119,9 @@ def _(root):
         cites += citations(text, f"derivations/{name}") + verify_citations(text, f"derivations/{name}")
     bad = missing(cites, defined_tests(root))
     first = f"; first: {bad[0]}" if bad else ""
-    return CheckResult(len(bad), 0, note=f"{len(cites)} test citations in README.md and ERRATA.md, {len(bad)} missing{first}")
+    return CheckResult(
+        len(bad), 0, note=f"{len(cites)} test citations in README.md and ERRATA.md, {len(bad)} missing{first}"
+    )
 
 
 @_in_checkout("index_rows_have_a_status")
@@ -125,4 +136,6 @@ def _(root):
 def _(root):
     entries = errata_entries((root / "derivations" / "ERRATA.md").read_text(encoding="utf-8"))
     bad = [n for n, field in entries if not (any(c.name for c in citations(field, "")) or field.startswith("none ("))]
-    return CheckResult(len(bad) + (len(entries) == 0), 0, note=f"{len(entries)} errata; without a test or a reason: {bad or 'none'}")
+    return CheckResult(
+        len(bad) + (len(entries) == 0), 0, note=f"{len(entries)} errata; without a test or a reason: {bad or 'none'}"
+    )

@@ -116,7 +116,7 @@ def _continuity_residual(velocity, sde, dist, ts):
     res = 0.0
     for t in ts:
         xs = sr.marginal(sde, dist, t).sample(jax.random.key(2), 3)
-        r = jax.vmap(lambda x: sr.fokker_planck_relative_residual(flow, log_p, x, jnp.asarray(t)))(xs)
+        r = jax.vmap(lambda x, t=t: sr.fokker_planck_relative_residual(flow, log_p, x, jnp.asarray(t)))(xs)
         res = max(res, float(jnp.max(r)))
     return res
 
@@ -160,13 +160,19 @@ def _():
             p_t = sr.marginal(sde, dist, t)
             assert _residual_range(sde, ours, t, p_t)[1] < EXACT
             worst = min(worst, _residual_range(sde, doc_log_p, t, p_t)[0])
-    return CheckResult(worst, WRONG, ">=", note="000 §2.3 VP/sub-VP mean e^{-∫β}: min Fokker–Planck residual must be large (ours < 1e-10)")
+    return CheckResult(
+        worst,
+        WRONG,
+        ">=",
+        note="000 §2.3 VP/sub-VP mean e^{-∫β}: min Fokker–Planck residual must be large (ours < 1e-10)",
+    )
 
 
 @register("000_probability_flow_g_squared_detected", group="errata")
 def _():
     """000 §3.2 writes the probability-flow ODE as f − ½ g ∇log p_t; it is f − ½ g² ∇log p_t: the document's
-    velocity leaves a large continuity residual (≥ 1e-2 at every point), ours < 1e-10, VP, GMM data, t = 0.2, 0.5, 0.6."""
+    velocity leaves a large continuity residual (≥ 1e-2 at every point), ours < 1e-10, VP, GMM data,
+    t = 0.2, 0.5, 0.6."""
     sde, dist = sr.VPSDE(), gmm_2d()
     score = lambda x, t: sr.marginal(sde, dist, t).score(x)  # noqa: E731
     log_p = lambda x, t: sr.marginal(sde, dist, t).log_prob(x)  # noqa: E731
@@ -177,7 +183,9 @@ def _():
         p_t = sr.marginal(sde, dist, t)
         assert _residual_range(ours, log_p, t, p_t)[1] < EXACT
         worst = min(worst, _residual_range(doc, log_p, t, p_t)[0])
-    return CheckResult(worst, WRONG, ">=", note="000 §3.2 f − ½ g ∇log p: min continuity residual must be large (ours < 1e-10)")
+    return CheckResult(
+        worst, WRONG, ">=", note="000 §3.2 f − ½ g ∇log p: min continuity residual must be large (ours < 1e-10)"
+    )
 
 
 @register("002_forward_example_covariance", group="errata")
@@ -201,7 +209,9 @@ def _():
     err = max(
         float(jnp.max(jnp.abs(sr.marginal(sde, slides_2d_p0(), t).cov - (0.1 + 0.01 * t) * jnp.eye(2)))) for t in ts
     )
-    return CheckResult(err, 1e-14, note="p_t = N((t,0), (0.1 + 0.01 t) I), not the slide's 0.1 + t (which violates Fokker–Planck)")
+    return CheckResult(
+        err, 1e-14, note="p_t = N((t,0), (0.1 + 0.01 t) I), not the slide's 0.1 + t (which violates Fokker–Planck)"
+    )
 
 
 @register("003_exp_t_variance", group="errata")

@@ -38,7 +38,12 @@ def _error(sde, dist, x, tol):
     return jnp.abs(log_p - sr.marginal(sde, dist, EPS).log_prob(x))
 
 
-_EXACT_CASES = {"VE": ("VE", "gmm"), "VP": ("VP", "gmm"), "subVP": ("subVP", "gmm"), "subVP_gaussian": ("subVP", "gaussian")}
+_EXACT_CASES = {
+    "VE": ("VE", "gmm"),
+    "VP": ("VP", "gmm"),
+    "subVP": ("subVP", "gmm"),
+    "subVP_gaussian": ("subVP", "gaussian"),
+}
 
 for _name, (_sde_name, _data) in _EXACT_CASES.items():
 
@@ -54,13 +59,23 @@ for _name, (_sde_name, _data) in _EXACT_CASES.items():
         sde, dist = _TRACED_SDES[sde_name](), _DATA[data]()
         xs = jnp.concatenate([sr.marginal(sde, dist, EPS).sample(key_sequence()(), 4), _X[None]])
         err = jnp.max(jax.vmap(lambda x: _error(sde, dist, x, jnp.asarray(TOL)))(xs))
-        return CheckResult(err, BOUND, note=f"exact score, prior p_T, {data} data, 5 points, rtol = atol = {TOL:g}: 100 × tol")
+        return CheckResult(
+            err, BOUND, note=f"exact score, prior p_T, {data} data, 5 points, rtol = atol = {TOL:g}: 100 × tol"
+        )
 
 
 def _probe_channels(sde, dist, x, key, probe, n_probes):
     run = sr.log_likelihood_details(
-        sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key,
-        probe=probe, n_probes=n_probes,
+        sde,
+        sr.exact_score(sde, dist),
+        x,
+        eps=EPS,
+        rtol=TOL,
+        atol=TOL,
+        divergence="hutchinson",
+        key=key,
+        probe=probe,
+        n_probes=n_probes,
     )
     return run.delta_logp_probes, run.delta_logp
 
@@ -91,14 +106,26 @@ def _():
     A = sr.gaussian_flow_jacobian_integral(sde, dist, 1e-3, sde.T)
     x = dist.sample(getkey(), 1)[0]
     run = sr.log_likelihood_details(
-        sde, sr.exact_score(sde, dist), x, eps=1e-3, rtol=TOL, atol=TOL, divergence="hutchinson", key=key,
-        probe="rademacher", n_probes=4,
+        sde,
+        sr.exact_score(sde, dist),
+        x,
+        eps=1e-3,
+        rtol=TOL,
+        atol=TOL,
+        divergence="hutchinson",
+        key=key,
+        probe="rademacher",
+        n_probes=4,
     )
-    expected = jnp.einsum("ki,ij,kj->k", sr.sample_probe(key, (4, 3), "rademacher"), A, sr.sample_probe(key, (4, 3), "rademacher"))
+    expected = jnp.einsum(
+        "ki,ij,kj->k", sr.sample_probe(key, (4, 3), "rademacher"), A, sr.sample_probe(key, (4, 3), "rademacher")
+    )
     assert abs(float(run.delta_logp - jnp.mean(expected))) <= 1e-6
     assert float(jnp.min(jnp.abs(expected - jnp.trace(A)))) > 1e-2  # the channels are not the trace
     err = max(err, float(jnp.max(jnp.abs(run.delta_logp_probes - expected))))
-    return CheckResult(err, BOUND, note="each probe channel = vᵀAv, A = ½(log Σ_T − log Σ_eps): one probe per integration, reused")
+    return CheckResult(
+        err, BOUND, note="each probe channel = vᵀAv, A = ½(log Σ_T − log Σ_eps): one probe per integration, reused"
+    )
 
 
 @register("hutchinson_likelihood_unbiased", group="likelihood")
@@ -106,12 +133,23 @@ def _():
     sde, dist = sr.VPSDE(), gmm_2d()
     p_T = sr.marginal(sde, dist, sde.T)
     run = sr.log_likelihood_details(
-        sde, sr.exact_score(sde, dist), _X, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=jax.random.key(1), n_probes=2000, prior=p_T
+        sde,
+        sr.exact_score(sde, dist),
+        _X,
+        eps=EPS,
+        rtol=TOL,
+        atol=TOL,
+        divergence="hutchinson",
+        key=jax.random.key(1),
+        n_probes=2000,
+        prior=p_T,
     )
     estimates = run.prior_logp + run.delta_logp_probes
     se = float(jnp.std(estimates)) / math.sqrt(estimates.shape[0])
     z = abs(float(jnp.mean(estimates) - sr.marginal(sde, dist, EPS).log_prob(_X))) / se
-    return CheckResult(z, 5.0, note=f"|mean − exact| / SE over 2,000 Rademacher channels on gmm_2d (SE {se:.2g}); false-failure 6e-7")
+    return CheckResult(
+        z, 5.0, note=f"|mean − exact| / SE over 2,000 Rademacher channels on gmm_2d (SE {se:.2g}); false-failure 6e-7"
+    )
 
 
 _MISMATCH = {"VP_beta_max_3": (sr.VPSDE(0.1, 3.0), 1.0), "VE_sigma_max_3": (sr.VESDE(0.01, 3.0), 3.0)}
@@ -130,7 +168,11 @@ for _name, (_sde, _prior_std) in _MISMATCH.items():
         p_eps, p_T = sr.marginal(sde, dist, eps), sr.marginal(sde, dist, sde.T)
         prior = sr.Gaussian(jnp.zeros(2), prior_std**2 * jnp.eye(2))  # written out, not read from the SDE
         xs = p_eps.sample(key_sequence()(), 2000)
-        run = eqx.filter_jit(jax.vmap(lambda x: sr.log_likelihood_details(sde, sr.exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL)))
+        run = eqx.filter_jit(
+            jax.vmap(
+                lambda x: sr.log_likelihood_details(sde, sr.exact_score(sde, dist), x, eps=eps, rtol=TOL, atol=TOL)
+            )
+        )
         result = run(jnp.concatenate([xs, _X[None]]))
         M, c = sr.gaussian_flow_map(sde, dist, eps, sde.T)
         phi = xs @ M.T + c[None]
@@ -145,7 +187,9 @@ for _name, (_sde, _prior_std) in _MISMATCH.items():
         at_x = abs(float(result.log_p[-1] - p_eps.log_prob(_X) - (prior.log_prob(phi_x) - p_T.log_prob(phi_x))))
         assert at_x <= BOUND, at_x
         rel = float(jnp.max(jnp.abs(error - mismatch))) / (1 + float(jnp.max(jnp.abs(mismatch))))
-        return CheckResult(rel, 1e-6, note=f"max |error − mismatch| / (1 + max |mismatch|), 2,000 points; KL(p_T ‖ π) = {kl:.3f}")
+        return CheckResult(
+            rel, 1e-6, note=f"max |error − mismatch| / (1 + max |mismatch|), 2,000 points; KL(p_T ‖ π) = {kl:.3f}"
+        )
 
 
 @register("bits_per_dim_offsets", group="likelihood")
@@ -159,9 +203,13 @@ def _():
     assert sr.dequantization_offset(5, (0.0, 4.0)) == 3.0
     d, log_p = 3072, -5000.0
     np.testing.assert_allclose(sr.bits_per_dim(log_p, d), 5000.0 / (d * math.log(2)) + 8.0, rtol=1e-15)
-    np.testing.assert_allclose(sr.bits_per_dim(log_p, d, data_range=(-1.0, 1.0)), 5000.0 / (d * math.log(2)) + 7.0, rtol=1e-15)
+    np.testing.assert_allclose(
+        sr.bits_per_dim(log_p, d, data_range=(-1.0, 1.0)), 5000.0 / (d * math.log(2)) + 7.0, rtol=1e-15
+    )
     err = abs(sr.dequantization_offset(8, (0.0, 1.0)) - 8.0) + abs(sr.dequantization_offset(8, (-1.0, 1.0)) - 7.0)
-    return CheckResult(err, 0.0, note="8-bit data: +8 bits in [0, 1], +7 in [−1, 1], 0 for integers; bits_per_dim adds them")
+    return CheckResult(
+        err, 0.0, note="8-bit data: +8 bits in [0, 1], +7 in [−1, 1], 0 for integers; bits_per_dim adds them"
+    )
 
 
 @register_figure("likelihood_error_vs_tolerance")
@@ -174,6 +222,8 @@ def _(out_dir: pathlib.Path) -> pathlib.Path:
         errors = [float(_error(sde, gmm_2d(), _X, jnp.asarray(tol))) for tol in tols]
         ax.loglog(tols, errors, "o-", label=name)
     ax.loglog(tols, tols, "k:", label="error = tol")
-    ax.set(xlabel="rtol = atol", ylabel="|log p_eps − closed form|", title="PF-ODE likelihood, exact score and p_T, gmm_2d")
+    ax.set(
+        xlabel="rtol = atol", ylabel="|log p_eps − closed form|", title="PF-ODE likelihood, exact score and p_T, gmm_2d"
+    )
     ax.legend(fontsize=8)
     return save_figure(fig, out_dir, "likelihood_error_vs_tolerance.png")

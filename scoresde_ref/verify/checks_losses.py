@@ -47,7 +47,9 @@ def _max_constant_errors():
 
 @register("dsm_minus_fisher_constant", group="losses")
 def _():
-    return CheckResult(_max_constant_errors()[0], EXACT, note="DSM − Fisher = d/s² − tr S_t⁻¹; VP/VE/OU × 3 t × 3 (A, b)")
+    return CheckResult(
+        _max_constant_errors()[0], EXACT, note="DSM − Fisher = d/s² − tr S_t⁻¹; VP/VE/OU × 3 t × 3 (A, b)"
+    )
 
 
 @register("ism_minus_fisher_constant", group="losses")
@@ -104,7 +106,9 @@ def _z_scores(key):
 @register("monte_carlo_vs_closed_form", group="losses")
 def _():
     z = _z_scores(jax.random.key(0))
-    return CheckResult(jnp.max(z), 5.0, note="max |MC − exact|/SE over DSM, ISM (Hutchinson), sliced, Fisher; GMM data, n = 20,000")
+    return CheckResult(
+        jnp.max(z), 5.0, note="max |MC − exact|/SE over DSM, ISM (Hutchinson), sliced, Fisher; GMM data, n = 20,000"
+    )
 
 
 @register("dsm_affine_minimiser_is_score", group="losses")
@@ -133,7 +137,9 @@ def _():
         abs(float(q.mean() - jnp.trace(J))),
         abs(float(m1 - jnp.trace(J))),
     )
-    return CheckResult(err, 1e-12, note="mean tr J; Var ‖J‖_F² + tr J² (Gaussian, quadrature), − 2ΣJ_ii² (Rademacher, enumeration)")
+    return CheckResult(
+        err, 1e-12, note="mean tr J; Var ‖J‖_F² + tr J² (Gaussian, quadrature), − 2ΣJ_ii² (Rademacher, enumeration)"
+    )
 
 
 def _bound_sides(sde, dist=None):
@@ -150,7 +156,10 @@ def _bound_sides(sde, dist=None):
 @register("likelihood_weighting_bound", group="losses")
 def _():
     sides = _bound_sides(sr.VPSDE())
-    rows = ", ".join(f"δ={float(d):g}: {float(l):.4g} ≤ {float(r):.4g}" for d, l, r in zip(DELTAS, sides["kl_data_model"], sides["bound"]))
+    rows = ", ".join(
+        f"δ={float(d):g}: {float(left):.4g} ≤ {float(right):.4g}"
+        for d, left, right in zip(DELTAS, sides["kl_data_model"], sides["bound"])
+    )
     return CheckResult(jnp.min(sides["gap"]), -1e-9, ">=", note=f"VP, Gaussian data, min gap (right − left); {rows}")
 
 
@@ -158,8 +167,12 @@ def _():
 def _ou_w2(ts):
     ou, target = sr.OUSDE(1.0, 2**0.5, T=5.0), sr.Gaussian(jnp.zeros(2), jnp.eye(2))
     shifted = sr.Gaussian(jnp.array([3.0, -4.0]), jnp.eye(2))
-    ratio = jax.vmap(lambda t: sr.gaussian_w2(sr.marginal(ou, gaussian_2d(), t), target) / sr.ou_w2_bound(gaussian_2d(), t))(ts)
-    upper = jax.vmap(lambda t: sr.mixture_w2_bounds(sr.marginal(ou, gmm_2d(), t), target)[1] / sr.ou_w2_bound(gmm_2d(), t))(ts)
+    ratio = jax.vmap(
+        lambda t: sr.gaussian_w2(sr.marginal(ou, gaussian_2d(), t), target) / sr.ou_w2_bound(gaussian_2d(), t)
+    )(ts)
+    upper = jax.vmap(
+        lambda t: sr.mixture_w2_bounds(sr.marginal(ou, gmm_2d(), t), target)[1] / sr.ou_w2_bound(gmm_2d(), t)
+    )(ts)
     log_w2 = jax.vmap(lambda t: jnp.log(sr.gaussian_w2(sr.marginal(ou, shifted, t), target)))(ts)
     return jnp.max(ratio), jnp.max(upper), log_w2
 
@@ -167,7 +180,11 @@ def _ou_w2(ts):
 @register("ou_w2_bound", group="losses")
 def _():
     ratio, upper, _ = _ou_w2(jnp.linspace(0.0, 5.0, 40))
-    return CheckResult(max(float(ratio), float(upper)), 1.0, note=f"max W2/bound: Gaussian {float(ratio):.3f} (exact W2), GMM {float(upper):.3f} (upper bound)")
+    return CheckResult(
+        max(float(ratio), float(upper)),
+        1.0,
+        note=f"max W2/bound: Gaussian {float(ratio):.3f} (exact W2), GMM {float(upper):.3f} (upper bound)",
+    )
 
 
 @register("ou_w2_rate_is_exactly_one", group="losses")
@@ -200,7 +217,12 @@ def _():
     x = jnp.array([0.3, -0.2])
     z_hat = (x - m * sr.posterior(ou, gmm_2d(), x, float(k)).mean) / s
     score = sr.marginal(ou, gmm_2d(), float(k)).score(x)
-    return CheckResult(jnp.max(jnp.abs(-z_hat / s**2 - score) / jnp.abs(score)), WRONG, ">=", note="001 L614 −Ẑ/σ²: its DSM minimiser is not the score")
+    return CheckResult(
+        jnp.max(jnp.abs(-z_hat / s**2 - score) / jnp.abs(score)),
+        WRONG,
+        ">=",
+        note="001 L614 −Ẑ/σ²: its DSM minimiser is not the score",
+    )
 
 
 # --- figures -------------------------------------------------------------------------------

@@ -63,7 +63,11 @@ for _name, (_sde, _pred) in _PC_ORDERS.items():
         reverse diffusion 1.03, ancestral 1.02). Planted bug caught: a score evaluated at t − h (order 1 becomes
         a bias)."""
         order = _order(_PC_NS, _pc_errors(sde, pred, _PC_NS))
-        return CheckResult(abs(order - 1.0), ORDER_TOL, note=f"|fitted − 1|, fitted order {order:.3f}, N = 100…1600, exact Gaussian law")
+        return CheckResult(
+            abs(order - 1.0),
+            ORDER_TOL,
+            note=f"|fitted − 1|, fitted order {order:.3f}, N = 100…1600, exact Gaussian law",
+        )
 
 
 for _name, (_sde, _ns) in _ODE_ORDERS.items():
@@ -74,7 +78,9 @@ for _name, (_sde, _ns) in _ODE_ORDERS.items():
         of 2 (measured: VP 1.97, VE 2.07). N is traced, so the map compiles once. Planted bugs caught: the ½
         missing from ½g² (the error stalls), or Euler's method (slope 1)."""
         order = _order(ns, _ode_errors(sde, ns))
-        return CheckResult(abs(order - 2.0), ORDER_TOL, note=f"|fitted − 2|, fitted order {order:.3f}, N = {ns[0]}…{ns[-1]}")
+        return CheckResult(
+            abs(order - 2.0), ORDER_TOL, note=f"|fitted − 2|, fitted order {order:.3f}, N = {ns[0]}…{ns[-1]}"
+        )
 
 
 @register("probability_flow_map_gaussian", group="samplers")
@@ -82,7 +88,9 @@ def _():
     sde, dist, eps = sr.VPSDE(), gaussian_2d(), 1e-3
     x_T = sr.marginal(sde, dist, sde.T).sample(jax.random.key(0), 16)
     x_eps, _ = sr.ode_sample(sde, sr.exact_score(sde, dist), x_T, eps=eps, rtol=1e-10, atol=1e-10, solver="dopri8")
-    M, c = sr.gaussian_flow_map(sde, dist, sde.T, eps)  # x(eps) = M x(T) + c, Σ_eps^{1/2} Σ_T^{-1/2} in the common eigenbasis
+    M, c = sr.gaussian_flow_map(
+        sde, dist, sde.T, eps
+    )  # x(eps) = M x(T) + c, Σ_eps^{1/2} Σ_T^{-1/2} in the common eigenbasis
     expected = x_T @ M.T + c[None]
     err = float(jnp.max(jnp.abs(x_eps - expected)) / jnp.max(jnp.abs(expected)))
     return CheckResult(err, 1e-7, note="adaptive Dopri8 at rtol = atol = 1e-10 vs the closed-form transport map")
@@ -120,7 +128,9 @@ for _name, _kw in _KS.items():
     def _(kw=_kw):
         sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
         x_T = sde.prior_sample(jax.random.key(1), (4000, 1))
-        run = eqx.filter_jit(lambda k, x: sr.pc_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=1000, eps=eps, **kw))
+        run = eqx.filter_jit(
+            lambda k, x: sr.pc_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=1000, eps=eps, **kw)
+        )
         xs, _ = run(jax.random.key(2), x_T)
         p = scipy.stats.kstest(np.asarray(xs[:, 0]), _gmm_cdf(sr.marginal(sde, dist, eps))).pvalue
         return CheckResult(p, 1e-6, ">=", note="KS p-value, 4,000 samples of ½N(−3, ¼) + ½N(3, 1), VP, N = 1000")
