@@ -1,6 +1,5 @@
 """Higher-order SDE solvers (diffrax), the order-1 Runge–Kutta scheme of 003 §6.2, and DDIM."""
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,7 +23,7 @@ def test_diffrax_euler_has_the_euler_maruyama_law(getkey):
     law = sr.pc_sampler_law(sde, dist, n_steps=40, eps=1e-2, denoise=False)
     n = 4000
     x_T = sde.prior_sample(getkey(), (n, 2))
-    xs, nfe = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=40, eps=1e-2))(getkey(), x_T)
+    xs, nfe = sr.sde_sample(getkey(), sde, sr.exact_score(sde, dist), x_T, n_steps=40, eps=1e-2)
     assert nfe == 40
     assert jnp.all(jnp.abs(xs.mean(0) - law.mean) < 5 * jnp.sqrt(jnp.diagonal(law.cov) / n))
     se_cov = jnp.sqrt((jnp.diagonal(law.cov)[:, None] * jnp.diagonal(law.cov)[None] + law.cov**2) / n)
@@ -46,7 +45,7 @@ def test_higher_order_solvers_sample_the_documents_gmm(solver, getkey):
     distance 0.066; discretization bias at 100 steps and the prior mismatch are far below it)."""
     sde, dist, eps = sr.VPSDE(), documents_gmm_1d(), 1e-3
     x_T = sde.prior_sample(getkey(), (1500, 1))
-    xs, _ = eqx.filter_jit(lambda k, x: sr.sde_sample(k, sde, sr.exact_score(sde, dist), x, n_steps=100, eps=eps, solver=solver))(getkey(), x_T)
+    xs, _ = sr.sde_sample(getkey(), sde, sr.exact_score(sde, dist), x_T, n_steps=100, eps=eps, solver=solver)
     assert scipy.stats.kstest(np.asarray(xs[:, 0]), _gmm_cdf(sr.marginal(sde, dist, eps))).pvalue > 1e-6
 
 
