@@ -25,11 +25,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Batch, Key, Matrix, ScalarLike, ScoreFn, Vector
-from ..distributions._gaussian import Gaussian
-from ..samplers._pc import pc_sample
-from ..exact._sampler_law import pc_sampler_moments, start_law
-from ..sde._base import AbstractAffineSDE
 from .._validation import check
+from ..distributions._gaussian import Gaussian
+from ..exact._sampler_law import pc_sampler_moments, start_law
+from ..samplers._pc import pc_sample
+from ..sde._base import AbstractAffineSDE
 
 
 def colorization_transform(n_pixels: int = 1, dtype=None) -> Matrix:
@@ -113,7 +113,8 @@ def impute_sample(key: Key, sde: AbstractAffineSDE, score_fn: ScoreFn, x_T: Batc
     **Arguments:** as `pc_sample` (keywords `n_steps`, `eps`, `predictor`, `corrector`, ... pass
     through), plus `y` `(d,)` or `(n, d)` the known values of $Wx(0)$, `mask` `(d,)` the known
     coordinates, `transform` $W$ (`None`: imputation of $x$ itself). `score_fn` is the
-    *unconditional* score. **Returns** what `pc_sample` returns; the known coordinates of the
+    *unconditional* score. **Returns** what `pc_sample` returns (a `SampleResult`; compiled once per
+    shape and configuration through `pc_sample`, the `Replacement` hook being a traced `eqx.Module`); the known coordinates of the
     output are $m_\epsilon y + (Wc_\epsilon)_K$ (with `denoise`) or a draw around it.
     """
     return pc_sample(key, sde, score_fn, x_T, project=Replacement(sde, y, mask, transform), **kwargs)

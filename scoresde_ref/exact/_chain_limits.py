@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..chains._run import propagate_moments
 from ..chains._ddpm import DDPMChain
 from ..chains._discretize import discretize
 from ..chains._ou import OUChain
+from ..chains._run import propagate_moments
 from ..chains._smld import SMLDChain
 from ..sde._ve import VESDE
 from ..sde._vp import VPSDE
