@@ -79,7 +79,8 @@ def run(name, data, quick):
         ]:
             start = time.perf_counter()
             xs, labels = guided_run(data, guide, jnp.asarray(scale), jax.random.key(10 + y), n_sample, 500)
-            entry = {"class_accuracy": float(jnp.mean(labels == y)), "seconds_with_compile": time.perf_counter() - start}
+            seconds = time.perf_counter() - start
+            entry = {"class_accuracy": float(jnp.mean(labels == y)), "seconds_with_compile": seconds}
             if data.mixture.dim == 1:
                 entry["ks_distance_to_class_conditional"] = ks_to_class(data, y, xs)
             row[label] = entry

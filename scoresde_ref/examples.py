@@ -1,14 +1,35 @@
-"""The documents' worked examples, as ready-made objects (used by the tests and by `verify`)."""
+r"""`sr.examples`: the documents' worked examples as ready-made objects, the shared fixtures of the tests
+(`tests/test_*.py` import them) and of `scoresde-ref verify` (`verify/checks_*.py`), so that both runners
+measure the same objects. Each function builds a fresh object (float64 when `jax_enable_x64` is on):
+
+- `sde_zoo()`: one instance of every closed-form SDE, by name, with the documents' parameters:
+  `"VE"`, `"VP"`, `"subVP"` (000_cce368350850b628.txt §2.3: $\sigma_{\min} = 0.01$, $\sigma_{\max} = 50$;
+  $\beta_{\min} = 0.1$, $\beta_{\max} = 20$); `"OU"`, $dX = -X\,dt + \sqrt2\,dB$ on $[0, 2]$
+  (001_cbf75b2ce1966cfb.txt "Análisis del proceso Ornstein-Uhlenbeck"); `"exp_t"`, $dx = e^t dw$
+  (003_68ae16c2fc5b3c9b.txt §5.2); `"sigma_t"`, $dx = \sigma^t dw$ with $\sigma = 25$
+  (004_77456edc02bb59d5.txt §2.1); `"const_drift"`, $dx = (1, 0)^\top dt + 0.1\,dw$
+  (002_686d39656702d14a.txt "Example: Forward SDE"); `"Brownian"` (002 "Example: Brownian Motion").
+- `affine_zoo()`: the same SDEs rebuilt from their coefficients $a, b, g$ only (`AffineSDE`, kernel by
+  quadrature), the second route every closed-form kernel is tested against (derivations/forward_sdes.md).
+- `gaussian_2d()`: $\mathcal N((0.5, -1), [[1, 0.3], [0.3, 0.5]])$, a correlated 2-D Gaussian (built for the
+  tests: a generic full covariance; no document).
+- `gmm_2d()`: a two-component 2-D mixture, weights 0.3/0.7, with full, unequal covariances (built for the
+  tests: a non-Gaussian $p_0$ whose $p_t$ is still known in closed form; no document).
+- `documents_gmm_1d()`: $\tfrac12\mathcal N(-3, \tfrac14) + \tfrac12\mathcal N(3, 1)$, the 1-D experiment of
+  000_cce368350850b628.txt §5.1.
+- `slides_2d_p0()`: $p_0 = \mathcal N(0, 0.1 I)$, the starting law of the constant-drift example
+  (002_686d39656702d14a.txt "Example: Forward SDE").
+"""
 
 import jax.numpy as jnp
 
-from .sde._affine import AffineSDE
-from .sde._elementary import BrownianMotion, ConstantDriftSDE, ExpDiffusionSDE, PowerDiffusionSDE
 from .distributions._gaussian import Gaussian
 from .distributions._mixture import GaussianMixture
+from .sde._affine import AffineSDE
+from .sde._elementary import BrownianMotion, ConstantDriftSDE, ExpDiffusionSDE, PowerDiffusionSDE
 from .sde._ou import OUSDE
 from .sde._ve import VESDE
-from .sde._vp import SubVPSDE, VPSDE
+from .sde._vp import VPSDE, SubVPSDE
 
 
 def sde_zoo() -> dict:
@@ -32,17 +53,20 @@ def sde_zoo() -> dict:
 
 
 def affine_zoo() -> dict:
-    """Every SDE of `sde_zoo` rebuilt from its coefficients only (kernel by quadrature)."""
+    """Every SDE of `sde_zoo` rebuilt from its coefficients only (`AffineSDE.from_sde`: kernel by
+    Gauss–Legendre quadrature), the independent route against which the closed forms are tested."""
     return {name: AffineSDE.from_sde(sde) for name, sde in sde_zoo().items()}
 
 
 def gaussian_2d() -> Gaussian:
-    """A correlated 2-D Gaussian."""
+    r"""A correlated 2-D Gaussian $\mathcal N((0.5, -1), [[1, 0.3], [0.3, 0.5]])$ (built for the tests: a
+    generic full covariance, so that no formula is checked only on isotropic data)."""
     return Gaussian(jnp.array([0.5, -1.0]), jnp.array([[1.0, 0.3], [0.3, 0.5]]))
 
 
 def gmm_2d() -> GaussianMixture:
-    """A two-component 2-D mixture with full, unequal covariances."""
+    r"""A two-component 2-D mixture, weights 0.3/0.7, means (−2, 1) and (1.5, −0.5), with full, unequal
+    covariances (built for the tests: a non-Gaussian $p_0$ whose $p_t$ is still known in closed form)."""
     return GaussianMixture(
         jnp.array([0.3, 0.7]),
         jnp.array([[-2.0, 1.0], [1.5, -0.5]]),

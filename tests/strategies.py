@@ -18,11 +18,16 @@ sde_params = {
     "VP": st.builds(lambda b0, db: sr.VPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
     "subVP": st.builds(lambda b0, db: sr.SubVPSDE(jnp.asarray(b0), jnp.asarray(b0 + db)), _f(0.0, 5.0), _f(0.1, 30.0)),
     "OU": st.builds(
-        lambda th, s, T: sr.OUSDE(jnp.asarray(th), jnp.asarray(s), jnp.asarray(T)), _f(0.05, 10.0), _f(0.1, 5.0), _f(0.1, 3.0)
+        lambda th, s, T: sr.OUSDE(jnp.asarray(th), jnp.asarray(s), jnp.asarray(T)),
+        _f(0.05, 10.0),
+        _f(0.1, 5.0),
+        _f(0.1, 3.0),
     ),
     "Brownian": st.builds(lambda s, T: sr.BrownianMotion(jnp.asarray(s), jnp.asarray(T)), _f(0.1, 5.0), _f(0.1, 3.0)),
     "exp_t": st.builds(lambda T: sr.ExpDiffusionSDE(jnp.asarray(T)), _f(0.1, 3.0)),
-    "sigma_t": st.builds(lambda s, T: sr.PowerDiffusionSDE(jnp.asarray(s), jnp.asarray(T)), _f(0.2, 50.0), _f(0.1, 2.0)),
+    "sigma_t": st.builds(
+        lambda s, T: sr.PowerDiffusionSDE(jnp.asarray(s), jnp.asarray(T)), _f(0.2, 50.0), _f(0.1, 2.0)
+    ),
     "const_drift": st.builds(
         lambda b0, b1, s, T: sr.ConstantDriftSDE(jnp.array([b0, b1]), jnp.asarray(s), jnp.asarray(T)),
         _f(-3.0, 3.0),

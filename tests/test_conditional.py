@@ -8,9 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import scoresde_ref as sr
+from helpers import assert_mean_within
 from scoresde_ref.examples import documents_gmm_1d, gmm_2d
 
 SDES = {"VP": sr.VPSDE(), "VE": sr.VESDE(0.01, 50.0), "subVP": sr.SubVPSDE()}
@@ -28,7 +30,11 @@ def three_component_two_class():
     )
 
 
-DATA = {"documents_1d": sr.LabelledMixture(documents_gmm_1d()), "gmm_2d": sr.LabelledMixture(gmm_2d()), "3c2y": three_component_two_class()}
+DATA = {
+    "documents_1d": sr.LabelledMixture(documents_gmm_1d()),
+    "gmm_2d": sr.LabelledMixture(gmm_2d()),
+    "3c2y": three_component_two_class(),
+}
 
 
 def unconditional_score(sde, data):
@@ -119,7 +125,8 @@ def test_conditional_score_applies_the_scale():
     score = unconditional_score(sde, data)
     x, t, y = jnp.array([0.4, -0.2]), 0.3, 0
     s, s_y = score(x, t), sr.marginal(sde, data.conditional(y), t).score(x)
-    guided = eqx.filter_jit(lambda lam: sr.conditional_score(score, sr.class_log_likelihood(sde, data, y), scale=lam)(x, t))
+    log_lik = sr.class_log_likelihood(sde, data, y)
+    guided = eqx.filter_jit(lambda lam: sr.conditional_score(score, log_lik, scale=lam)(x, t))
     for lam in [0.0, 1.0, 3.0]:
         np.testing.assert_allclose(guided(jnp.asarray(lam)), s + lam * (s_y - s), rtol=1e-12, atol=1e-12)
 
@@ -129,13 +136,12 @@ def test_labelled_sample_has_the_joint_law(getkey):
     sample mean is E[x | y], within 5 SE (n = 20,000). Planted bug caught: labels drawn independently of x."""
     data, n = three_component_two_class(), 20_000
     x, y = eqx.filter_jit(data.sample)(getkey(), n)
-    freq = jnp.mean(y == 1)
-    assert abs(float(freq) - 0.8) < 5 * np.sqrt(0.16 / n)
+    assert_mean_within((y == 1).astype(float), 0.8, 0.16)  # frequency: 5 √(0.16/n)
     for c in range(2):
         cond = data.conditional(c)
         xc = x[y == c]
-        cov = sum(w * (S + jnp.outer(mu - cond.mean, mu - cond.mean)) for w, mu, S in zip(cond.weights, cond.means, cond.covs))
-        assert jnp.all(jnp.abs(xc.mean(0) - cond.mean) < 5 * jnp.sqrt(jnp.diagonal(cov) / xc.shape[0]))
+        _, cov = sr.exact.moments(cond)  # law of total covariance
+        assert_mean_within(xc, cond.mean, jnp.diagonal(cov))  # 5 √(C_ii/n_y)
 
 
 def _normal_cdf(p, y):
@@ -200,7 +206,8 @@ def test_linear_inverse_posterior_equals_information_form():
 
 @eqx.filter_jit
 def _linear_routes(sde, dist, obs, x, t):
-    bayes = sr.conditional_score(lambda x, t: sr.marginal(sde, dist, t).score(x), sr.LinearInverseLogLikelihood(sde, dist, obs))(x, t)
+    log_lik = sr.LinearInverseLogLikelihood(sde, dist, obs)
+    bayes = sr.conditional_score(lambda x, t: sr.marginal(sde, dist, t).score(x), log_lik)(x, t)
     posterior = sr.LinearInverseScore(sde, dist, obs)(x, t)
     autodiff = jax.grad(lambda x: sr.linear_inverse_marginal(sde, dist, obs, t).log_prob(x))(x)
     return bayes, posterior, autodiff

@@ -6,10 +6,10 @@ import jax.numpy as jnp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import log_t_fraction, sde_params
 
 import scoresde_ref as sr
 from scoresde_ref.examples import gaussian_2d, gmm_2d
+from strategies import log_t_fraction, sde_params
 
 # Residual / (sum of |terms|): each term is a closed-form expression differentiated by
 # autodiff in float64, so the sum cancels to rounding (~1e-15 relative, amplified by at most

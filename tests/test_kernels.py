@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scoresde_ref as sr
+from helpers import assert_mean_within, assert_var_within
 from scoresde_ref.examples import sde_zoo
 from strategies import log_t_fraction, sde_params
 
@@ -43,30 +44,6 @@ def test_closed_form_kernel_matches_quadrature(name, data):
     assert _rel(s, s_q) < RTOL
     scale = jnp.maximum(jnp.max(jnp.abs(c_q)), s_q)  # an offset is measured against the kernel's spread
     assert float(jnp.max(jnp.abs(c - c_q)) / scale) < RTOL
-
-
-@pytest.mark.parametrize("name", ["VP", "subVP"])
-def test_float32_std_at_small_t(name):
-    """float32 std at t = 1e-5 within 1e-6 relative of the float64 value (expm1 route).
-
-    The reference code's sqrt(1 - exp(2 log_mean_coeff)) loses ~0.6% here: shown below, so
-    the tolerance is one the naive formula fails.
-    """
-    cls = {"VP": sr.VPSDE, "subVP": sr.SubVPSDE}[name]
-    t = 1e-5
-    sde32 = cls(jnp.float32(0.1), jnp.float32(20.0))
-    sde64 = cls(0.1, 20.0)
-    _, std32 = sde32.kernel(jnp.float32(t))
-    _, std64 = sde64.kernel(t)
-    assert std32.dtype == jnp.float32
-    assert abs(float(std32) / float(std64) - 1) < 1e-6
-
-    # The reference-code formula in float32, for contrast (VP; sub-VP std = VP var).
-    log_mean_coeff = -0.25 * t**2 * (20.0 - 0.1) - 0.5 * t * 0.1
-    naive = jnp.sqrt(1.0 - jnp.exp(2.0 * jnp.float32(log_mean_coeff)))
-    if name == "subVP":
-        naive = naive**2
-    assert abs(float(naive) / float(std64) - 1) > 1e-3
 
 
 def test_ve_reference_kernel_is_named_and_differs_by_sigma_min():
@@ -110,8 +87,8 @@ def test_perturb_moments(name, getkey):
     xs = jax.vmap(sde.perturb, (0, None, None))(jax.random.split(getkey(), n), x0, t)
     _, s = sde.kernel(t)
     mean = sde.kernel_mean(x0, t)
-    assert jnp.all(jnp.abs(xs.mean(0) - mean) < 5 * s / np.sqrt(n))
-    assert jnp.all(jnp.abs(xs.var(0) - s**2) < 5 * s**2 * np.sqrt(2 / n))
+    assert_mean_within(xs, mean, s**2)  # |error| < 5 s / √n
+    assert_var_within(xs, s**2)  # |error| < 5 s² √(2/n)
 
 
 @pytest.mark.parametrize("name", sorted(sde_params))
@@ -125,7 +102,7 @@ def test_prior(name, getkey):
     n = 40_000
     xs = sde.prior_sample(getkey(), (n, 2))
     assert xs.shape == (n, 2)
-    assert jnp.all(jnp.abs(xs.mean(0) - mean) < 5 * sde.prior_std / np.sqrt(n))
+    assert_mean_within(xs, mean, sde.prior_std**2)  # |error| < 5 prior_std / √n
 
 
 def test_documents_priors():

@@ -5,10 +5,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_fokker_planck import RTOL, max_relative_residuals
 
 import scoresde_ref as sr
 from scoresde_ref.examples import gmm_2d, sde_zoo
-from test_fokker_planck import RTOL, max_relative_residuals
 
 
 @pytest.mark.parametrize("name", sorted(sde_zoo()))
@@ -61,7 +61,9 @@ def test_reverse_drift_matrix_form():
     x, t = jnp.array([0.3, -0.7]), 0.42
     g = sde.diffusion(t)
     np.testing.assert_allclose(
-        sr.reverse_drift_matrix(sde.drift, lambda s: g * jnp.eye(2), score, x, t), sr.reverse_drift(sde, score, x, t), rtol=1e-14
+        sr.reverse_drift_matrix(sde.drift, lambda s: g * jnp.eye(2), score, x, t),
+        sr.reverse_drift(sde, score, x, t),
+        rtol=1e-14,
     )
     G = jnp.array([[1.0, 0.5, 0.0], [0.0, 2.0, 1.0]])  # (d, m) = (2, 3)
     out = sr.reverse_drift_matrix(sde.drift, lambda s: G, score, x, t)

@@ -55,11 +55,17 @@ def test_invalid_parameters_raise_eagerly(make, phrase):
         (lambda a, t: sr.OUSDE(a, 1.0).kernel(t), (-1.0, 0.3), "theta"),
         (lambda a, t: sr.VPSDE(0.1, a).kernel(t), (20.0, 1.2), "time t"),
         (
-            lambda a, t: sr.marginal(sr.VPSDE(), sr.GaussianMixture(jnp.stack([a, 0.5]), jnp.zeros((2, 1)), jnp.ones((2, 1, 1))), t).mean,
+            lambda a, t: sr.marginal(
+                sr.VPSDE(), sr.GaussianMixture(jnp.stack([a, 0.5]), jnp.zeros((2, 1)), jnp.ones((2, 1, 1))), t
+            ).mean,
             (0.7, 0.3),
             "sum to 1",
         ),
-        (lambda a, t: sr.Gaussian(jnp.zeros(1), jnp.reshape(a, (1, 1))).log_prob(jnp.zeros(1)) * t, (-1.0, 0.3), "positive definite"),
+        (
+            lambda a, t: sr.Gaussian(jnp.zeros(1), jnp.reshape(a, (1, 1))).log_prob(jnp.zeros(1)) * t,
+            (-1.0, 0.3),
+            "positive definite",
+        ),
     ],
 )
 def test_invalid_traced_parameters_fail_under_jit(fn, args, phrase):

@@ -42,7 +42,9 @@ class ConditionalScore(eqx.Module):
         return self.score_fn(x, t) + self.scale * grad
 
 
-def conditional_score(score_fn: ScoreFn, log_likelihood_fn: LogLikelihoodFn, scale: ScalarLike = 1.0) -> ConditionalScore:
+def conditional_score(
+    score_fn: ScoreFn, log_likelihood_fn: LogLikelihoodFn, scale: ScalarLike = 1.0
+) -> ConditionalScore:
     r"""The score `(x, t) -> score_fn(x, t) + scale * grad_x log_likelihood_fn(x, t)`.
 
     **Arguments:** `score_fn(x, t)` the unconditional score $\nabla\log p_t(x)$ (exact or learned);
@@ -72,7 +74,8 @@ class LabelledMixture(eqx.Module):
     component). A class may own several components (its conditional law is then a mixture).
 
     - `class_weights` $p(y) = \sum_{\ell_k = y} w_k$;
-    - `log_posterior(x)` $\log p(y \mid x) = \operatorname{logsumexp}_{\ell_k = y}(\log w_k + \log p_k(x)) - \log p(x)$, shape `(C,)`;
+    - `log_posterior(x)` $\log p(y \mid x) = \operatorname{logsumexp}_{\ell_k = y}(\log w_k + \log p_k(x))
+      - \log p(x)$, shape `(C,)`;
     - `conditional(y)` the mixture $p(x \mid y)$: the same components with weights $w_k 1[\ell_k = y]/p(y)$.
     """
 

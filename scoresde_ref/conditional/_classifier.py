@@ -3,7 +3,8 @@ times, and its use for guidance (000_cce368350850b628.txt §4 and appendix F; 00
 §1.4; derivations/conditional.md §3).
 
 000 §4: draw $(x(0), y)$ from a labelled data set, $x(t) \sim p_{0t}(\cdot \mid x(0))$, and minimise
-$$\mathcal L(\theta) = E_{t \sim U(\epsilon, T)}\,E_{(x(0), y)}\,E_{x(t) \mid x(0)}\big[-\log \hat p_\theta(y \mid x(t), t)\big],$$
+$$\mathcal L(\theta) = E_{t \sim U(\epsilon, T)}\,E_{(x(0), y)}\,E_{x(t) \mid x(0)}
+\big[-\log \hat p_\theta(y \mid x(t), t)\big],$$
 whose minimiser over all functions is the exact $p_t(y \mid x)$ at every $t$ (the cross-entropy is
 minimised by the conditional law of the label given the input $(x(t), t)$). 000 appendix F uses an
 MLP on (pixels, time) with two hidden ReLU layers of 128 units; here the time enters through
@@ -15,10 +16,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._bayes import LabelledMixture, class_log_posterior, labelled_marginal
 from .._custom_types import Batch, Key, ScalarLike, Vector
-from ..sde._base import AbstractAffineSDE
 from ..losses._time_sampling import sample_times
+from ..sde._base import AbstractAffineSDE
+from ._bayes import LabelledMixture, class_log_posterior, labelled_marginal
 
 
 class TimeClassifier(eqx.Module):
@@ -47,14 +48,18 @@ class TimeClassifier(eqx.Module):
         dtype = dtype or jnp.result_type(float)
         key_f, key_m = jax.random.split(key)
         self.frequencies = embed_scale * jax.random.normal(key_f, (n_frequencies,), dtype=dtype)
-        self.mlp = eqx.nn.MLP(dim + 2 * n_frequencies, n_classes, width, depth, activation=jax.nn.silu, key=key_m, dtype=dtype)
+        self.mlp = eqx.nn.MLP(
+            dim + 2 * n_frequencies, n_classes, width, depth, activation=jax.nn.silu, key=key_m, dtype=dtype
+        )
 
     def __call__(self, x: Vector, t: ScalarLike) -> jax.Array:
         angle = 2 * jnp.pi * jax.lax.stop_gradient(self.frequencies) * t
         return self.mlp(jnp.concatenate([x, jnp.sin(angle), jnp.cos(angle)]))
 
 
-def classifier_loss(model, key: Key, sde: AbstractAffineSDE, x0: Batch, y0: jax.Array, *, eps: float = 1e-3) -> jax.Array:
+def classifier_loss(
+    model, key: Key, sde: AbstractAffineSDE, x0: Batch, y0: jax.Array, *, eps: float = 1e-3
+) -> jax.Array:
     r"""The Monte-Carlo cross-entropy $\frac1n\sum_i -\log\hat p(y_i \mid x_i(t_i), t_i)$, $t_i \sim U(\epsilon, T)$,
     $x_i(t_i) = $ `sde.perturb`$(x_i(0), t_i)$ (one time and one perturbation per example)."""
     key_t, key_x = jax.random.split(key)
@@ -105,7 +110,8 @@ def train_classifier(
     `losses` `(n_steps,)` the minibatch losses.
     """
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    params, losses = _train(params, static, key, sde, x0, y0, int(n_steps), int(batch_size), float(learning_rate), float(eps))
+    settings = (int(n_steps), int(batch_size), float(learning_rate), float(eps))
+    params, losses = _train(params, static, key, sde, x0, y0, *settings)
     return eqx.combine(params, static), losses
 
 
@@ -130,12 +136,18 @@ def classifier_vs_bayes(model, sde: AbstractAffineSDE, data: LabelledMixture, ke
 
     For each $t$ in `times`: $n$ points $x \sim p_t$ (the marginal; key `fold_in(key, j)` at the
     $j$-th time), and **Returns** a dict of arrays of shape `(len(times),)`: `"agreement"`, the fraction
-    with $\arg\max_y \hat p = \arg\max_y p$; `"tv"`, the mean total variation $\frac12\sum_y|\hat p_t(y\mid x) - p_t(y\mid x)|$
-    (for two classes, the mean $|\hat p - p|$); `"bayes_accuracy"`, $E\max_y p_t(y \mid x)$, the accuracy of the exact
-    classifier (the ceiling of any classifier at that $t$).
-    """
-    times = jnp.asarray(times)
+    with $\arg\max_y \hat p = \arg\max_y p$; `"tv"`, the mean total variation
+    $\frac12\sum_y|\hat p_t(y\mid x) - p_t(y\mid x)|$ (for two classes, the mean $|\hat p - p|$); `"bayes_accuracy"`,
+    $E\max_y p_t(y \mid x)$, the accuracy of the exact classifier (the ceiling of any classifier at that $t$).
 
+    Compiled once per model structure, shapes and `n` (`eqx.filter_jit`): a second call with new
+    values (model weights, key, times) compiles nothing.
+    """
+    return _classifier_vs_bayes(model, sde, data, key, jnp.asarray(times), int(n))
+
+
+@eqx.filter_jit
+def _classifier_vs_bayes(model, sde, data, key, times, n):
     def at(j, t):
         x = labelled_marginal(sde, data, t).mixture.sample(jax.random.fold_in(key, j), n)
         p = jnp.exp(jax.vmap(class_log_posterior, (None, None, 0, None))(sde, data, x, t))
@@ -146,4 +158,4 @@ def classifier_vs_bayes(model, sde: AbstractAffineSDE, data: LabelledMixture, ke
             "bayes_accuracy": jnp.mean(jnp.max(p, -1)),
         }
 
-    return jax.jit(jax.vmap(at))(jnp.arange(times.shape[0]), times)
+    return jax.vmap(at)(jnp.arange(times.shape[0]), times)

@@ -6,9 +6,11 @@ For $x(0) \sim \mathcal N(\mu, \Sigma)$ and $\varepsilon \sim \mathcal N(0, I_k)
 
 - posterior (Gaussian conditional, Schur complement): $S = A\Sigma A^\top + \sigma_y^2 I$,
   $\mu_{|y} = \mu + \Sigma A^\top S^{-1}(y - A\mu)$, $\Sigma_{|y} = \Sigma - \Sigma A^\top S^{-1} A \Sigma$;
-- $p_t(x \mid y) = \int p_{0t}(x \mid x_0)\,p(x_0 \mid y)\,dx_0 = \mathcal N(m_t\mu_{|y} + c_t,\ m_t^2\Sigma_{|y} + s_t^2 I)$,
+- $p_t(x \mid y) = \int p_{0t}(x \mid x_0)\,p(x_0 \mid y)\,dx_0
+  = \mathcal N(m_t\mu_{|y} + c_t,\ m_t^2\Sigma_{|y} + s_t^2 I)$,
   nondegenerate for $s_t > 0$ even when $\sigma_y = 0$ (imputation, colorization);
-- $p_t(y \mid x) = \mathcal N(y;\ A\,E[x_0 \mid x_t = x],\ A\,\mathrm{Cov}(x_0 \mid x_t)A^\top + \sigma_y^2 I)$, so Bayes'
+- $p_t(y \mid x) = \mathcal N(y;\ A\,E[x_0 \mid x_t = x],\ A\,\mathrm{Cov}(x_0 \mid x_t)A^\top + \sigma_y^2 I)$,
+  so Bayes'
   rule $\nabla\log p_t(x\mid y) = \nabla\log p_t(x) + \nabla\log p_t(y\mid x)$ has both sides in closed form.
 """
 
@@ -18,10 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Matrix, ScalarLike, Vector
+from .._validation import check
 from ..distributions._gaussian import Gaussian, gaussian_conditional, gaussian_log_prob
 from ..distributions._marginal import posterior
 from ..sde._base import AbstractAffineSDE
-from .._validation import check
 
 
 class LinearObservation(eqx.Module):
@@ -56,13 +58,15 @@ def masked_observation(y: Vector, mask, transform: Matrix | None = None) -> Line
 
 
 def linear_inverse_posterior(dist: Gaussian, obs: LinearObservation) -> tuple[Vector, Matrix]:
-    r"""`(mean, cov)` of $x(0) \mid y$ (the Kalman update; `cov` is singular when $\sigma_y = 0$, so a pair, not a `Gaussian`)."""
+    r"""`(mean, cov)` of $x(0) \mid y$ (the Kalman update; `cov` is singular when $\sigma_y = 0$, so a pair, not a
+    `Gaussian`)."""
     noise_cov = obs.noise_std**2 * jnp.eye(obs.A.shape[0], dtype=dist.mean.dtype)
     return gaussian_conditional(dist.mean, dist.cov, obs.A, noise_cov, obs.y)
 
 
 def linear_inverse_marginal(sde: AbstractAffineSDE, dist: Gaussian, obs: LinearObservation, t: ScalarLike) -> Gaussian:
-    r"""$p_t(x \mid y) = \mathcal N(m_t\mu_{|y} + c_t,\ m_t^2\Sigma_{|y} + s_t^2 I)$: the posterior pushed through the kernel."""
+    r"""$p_t(x \mid y) = \mathcal N(m_t\mu_{|y} + c_t,\ m_t^2\Sigma_{|y} + s_t^2 I)$: the posterior pushed through
+    the kernel."""
     mean, cov = linear_inverse_posterior(dist, obs)
     m, s = sde.kernel(t)
     eye = jnp.eye(mean.shape[0], dtype=mean.dtype)
@@ -81,7 +85,8 @@ class LinearInverseScore(eqx.Module):
 
 
 class LinearInverseLogLikelihood(eqx.Module):
-    r"""$\log p_t(y \mid x) = \log\mathcal N(y;\ A\,E[x_0\mid x_t = x],\ A\,\mathrm{Cov}(x_0\mid x_t)A^\top + \sigma_y^2 I)$, for $t > 0$.
+    r"""$\log p_t(y \mid x) = \log\mathcal N(y;\ A\,E[x_0\mid x_t = x],\ A\,\mathrm{Cov}(x_0\mid x_t)A^\top
+    + \sigma_y^2 I)$, for $t > 0$.
 
     $x_0 \mid x_t$ is the Gaussian `posterior(sde, dist, x, t)`; $y = Ax_0 + \sigma_y\varepsilon$ with
     $\varepsilon$ independent of $(x_0, x_t)$. Pass it to `conditional_score` with the exact

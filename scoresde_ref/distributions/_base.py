@@ -1,6 +1,8 @@
 """Abstract data distributions with exact log-densities and scores."""
 
 import abc
+import functools
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -11,7 +13,16 @@ from .._validation import check
 
 
 class AbstractDistribution(eqx.Module):
-    """A distribution on $\\mathbb R^d$ with `sample`; every concrete one also has `mean` ($E[X]$)."""
+    """A distribution on $\\mathbb R^d$: its `mean` $E[X]$ (a field or a property), `dim` and `sample`.
+
+    **To add a distribution**, write a final subclass with these three, and register its closed forms
+    with the `functools.singledispatch` functions that apply (in the new class's own file):
+    `push_forward` and `affine_posterior` (distributions/_marginal.py; then `marginal`,
+    `exact_score` and `posterior` work), and `gaussian_components` (below; then the affine-model
+    objectives, Wasserstein bounds and Gauss–Hermite expectations of `sr.exact` work).
+    """
+
+    mean: eqx.AbstractVar[Vector]
 
     @property
     @abc.abstractmethod
@@ -33,6 +44,26 @@ class AbstractDensity(AbstractDistribution):
     @abc.abstractmethod
     def score(self, x: Vector) -> Vector:
         """$\\nabla_x \\log p(x)$, in closed form (equal to `jax.grad(log_prob)`)."""
+
+
+class GaussianComponents(NamedTuple):
+    """A distribution written as $\\sum_k w_k \\mathcal N(\\mu_k, \\Sigma_k)$: `weights` `(K,)`, `means` `(K, d)`,
+    `covs` `(K, d, d)` and their lower Cholesky factors `chols` `(K, d, d)`."""
+
+    weights: jax.Array
+    means: jax.Array
+    covs: jax.Array
+    chols: jax.Array
+
+
+@functools.singledispatch
+def gaussian_components(dist: AbstractDistribution) -> GaussianComponents:
+    """`dist` as a finite sum of Gaussian components (one for a `Gaussian`), for closed forms.
+
+    A `functools.singledispatch` function: a distribution that is a Gaussian mixture registers it
+    with `@gaussian_components.register` in its own file.
+    """
+    raise TypeError(f"closed forms need a Gaussian or GaussianMixture; got {type(dist).__name__}")
 
 
 def check_weights(weights, owner: str):

@@ -1,10 +1,13 @@
-"""The empirical distribution of a finite training set (a weighted sum of point masses)."""
+"""The empirical distribution of a finite training set (a weighted sum of point masses); its closed
+forms for `push_forward` and `affine_posterior` (registered here)."""
 
 import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, Vector
 from ._base import AbstractDistribution, check_weights, sample_components
+from ._marginal import affine_posterior, as_row, push_forward
+from ._mixture import IsotropicGaussianMixture
 
 
 class Empirical(AbstractDistribution):
@@ -42,3 +45,14 @@ class Empirical(AbstractDistribution):
     def sample(self, key: Key, n: int) -> Batch:
         """Draw `n` training points with replacement, according to `weights`."""
         return self.points[sample_components(key, self.weights, n)]
+
+
+@push_forward.register
+def _(dist: Empirical, mean_coeff, offset, std) -> IsotropicGaussianMixture:
+    return IsotropicGaussianMixture(dist.weights, mean_coeff * dist.points + as_row(offset), std)
+
+
+@affine_posterior.register
+def _(dist: Empirical, x: Vector, mean_coeff, offset, std) -> Empirical:
+    # the same points, reweighted by the responsibilities under p_t
+    return Empirical(dist.points, push_forward(dist, mean_coeff, offset, std).responsibilities(x))

@@ -1,12 +1,14 @@
-"""The Gaussian distribution N(mean, cov) with a full covariance, through its Cholesky factor."""
+"""The Gaussian distribution N(mean, cov) with a full covariance, through its Cholesky factor; its
+closed forms for `push_forward`, `affine_posterior` and `gaussian_components` (registered here)."""
 
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from .._custom_types import Batch, Key, Matrix, Scalar, Vector
-from ._base import AbstractDensity
 from .._validation import check
+from ._base import AbstractDensity, GaussianComponents, gaussian_components
+from ._marginal import affine_posterior, identity_like, push_forward
 
 
 def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
@@ -23,7 +25,8 @@ def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
 
 
 def gaussian_conditional(mean: Vector, cov: Matrix, A: Matrix, noise_cov: Matrix, y: Vector) -> tuple[Vector, Matrix]:
-    r"""Mean and covariance of $X \mid AX + \varepsilon = y$ for $X \sim \mathcal N(\mu, \Sigma)$, $\varepsilon \sim \mathcal N(0, R)$
+    r"""Mean and covariance of $X \mid AX + \varepsilon = y$ for $X \sim \mathcal N(\mu, \Sigma)$,
+    $\varepsilon \sim \mathcal N(0, R)$
     independent (the Kalman update): $S = A\Sigma A^\top + R$, $K = \Sigma A^\top S^{-1}$,
     $\mu + K(y - A\mu)$, $\Sigma - KA\Sigma$ (symmetrised). `cov` may be singular; $S$ must be positive definite."""
     A_cov = A @ cov
@@ -31,6 +34,13 @@ def gaussian_conditional(mean: Vector, cov: Matrix, A: Matrix, noise_cov: Matrix
     gain_t = jsl.cho_solve((chol, True), A_cov)  # S^{-1} A Σ = K^T (Σ, S symmetric)
     post_cov = cov - A_cov.T @ gain_t
     return mean + gain_t.T @ (y - A @ mean), 0.5 * (post_cov + post_cov.T)
+
+
+def gaussian_affine_posterior(x: Vector, mean: Vector, cov: Matrix, m, c, s) -> tuple[Vector, Matrix]:
+    r"""Mean and covariance of $X \mid mX + c + sZ = x$ for $X \sim \mathcal N(\mu, \Sigma)$ (the Kalman
+    update `gaussian_conditional` with $A = mI$, $R = s^2 I$)."""
+    eye = jnp.eye(mean.shape[-1], dtype=jnp.result_type(mean))
+    return gaussian_conditional(mean, cov, m * eye, s**2 * eye, x - c)
 
 
 def inverse_cholesky(chol: Matrix) -> Matrix:
@@ -55,7 +65,12 @@ def gaussian_score(x: Vector, mean: Vector, chol: Matrix) -> Vector:
 
 class Gaussian(AbstractDensity):
     r"""$\mathcal N(\mu, \Sigma)$ on $\mathbb R^d$; `mean` of shape `(d,)`, `cov` of shape `(d, d)`,
-    symmetric positive definite (checked through its Cholesky factor, also under `jit`)."""
+    symmetric positive definite (checked through its Cholesky factor, also under `jit`).
+
+    `chol` (the lower Cholesky factor of `cov`) is derivable from `cov` and stored on purpose: it is
+    computed once, at construction, where it validates `cov`, and then serves every `log_prob`,
+    `score` and `sample` (under `vmap` over examples it is not refactorised per example).
+    """
 
     mean: Vector
     cov: Matrix
@@ -84,3 +99,19 @@ class Gaussian(AbstractDensity):
     def sample(self, key: Key, n: int) -> Batch:
         z = jax.random.normal(key, (n, self.dim), dtype=self.mean.dtype)
         return self.mean[None] + z @ self.chol.T
+
+
+@push_forward.register
+def _(dist: Gaussian, mean_coeff, offset, std) -> Gaussian:
+    m, c, s = mean_coeff, offset, std
+    return Gaussian(m * dist.mean + c, m**2 * dist.cov + s**2 * identity_like(dist))
+
+
+@affine_posterior.register
+def _(dist: Gaussian, x: Vector, mean_coeff, offset, std) -> Gaussian:
+    return Gaussian(*gaussian_affine_posterior(x, dist.mean, dist.cov, mean_coeff, offset, std))
+
+
+@gaussian_components.register
+def _(dist: Gaussian) -> GaussianComponents:
+    return GaussianComponents(jnp.ones((1,), dist.mean.dtype), dist.mean[None], dist.cov[None], dist.chol[None])

@@ -1,5 +1,6 @@
 """Gaussian mixtures: full covariances, and a shared isotropic scale (the law of a perturbed
-finite training set)."""
+finite training set); their closed forms for `push_forward`, `affine_posterior` and
+`gaussian_components` (registered here)."""
 
 import abc
 
@@ -9,9 +10,10 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from .._custom_types import Batch, Key, Scalar, ScalarLike, Vector
-from ._base import AbstractDensity, check_weights, sample_components
-from ._gaussian import cholesky_checked, inverse_cholesky
 from .._validation import check
+from ._base import AbstractDensity, GaussianComponents, check_weights, gaussian_components, sample_components
+from ._gaussian import cholesky_checked, gaussian_affine_posterior, inverse_cholesky
+from ._marginal import affine_posterior, as_row, identity_like, push_forward
 
 
 class AbstractMixture(AbstractDensity):
@@ -47,6 +49,9 @@ class GaussianMixture(AbstractMixture):
     positive definite. `log_prob` uses `logsumexp` and `score` the softmax responsibilities
     $r_k(x)$, $\nabla\log p = \sum_k r_k(x)\,(-\Sigma_k^{-1}(x - \mu_k))$, so both stay finite far
     from every mode (e.g. at $|x| = 10^3$).
+
+    `chols` is derivable from `covs` and stored on purpose, as `Gaussian.chol` is: computed once at
+    construction (where it validates `covs`), reused by every evaluation.
     """
 
     weights: jax.Array
@@ -135,3 +140,48 @@ class IsotropicGaussianMixture(AbstractMixture):
         k = sample_components(key_k, self.weights, n)
         z = jax.random.normal(key_z, (n, self.dim), dtype=self.means.dtype)
         return self.means[k] + self.std * z
+
+
+@push_forward.register
+def _(dist: GaussianMixture, mean_coeff, offset, std) -> GaussianMixture:
+    m, c, s = mean_coeff, offset, std
+    covs = m**2 * dist.covs + s**2 * identity_like(dist)[None]
+    return GaussianMixture(dist.weights, m * dist.means + as_row(c), covs)
+
+
+@push_forward.register
+def _(dist: IsotropicGaussianMixture, mean_coeff, offset, std) -> IsotropicGaussianMixture:
+    m, c, s = mean_coeff, offset, std
+    return IsotropicGaussianMixture(dist.weights, m * dist.means + as_row(c), jnp.sqrt(m**2 * dist.std**2 + s**2))
+
+
+@affine_posterior.register
+def _(dist: GaussianMixture, x: Vector, mean_coeff, offset, std) -> GaussianMixture:
+    # weights: the responsibilities under p_t; components: the per-component Kalman updates
+    m, c, s = mean_coeff, offset, std
+    weights = push_forward(dist, m, c, s).responsibilities(x)
+    means, covs = jax.vmap(gaussian_affine_posterior, (None, 0, 0, None, None, None))(x, dist.means, dist.covs, m, c, s)
+    return GaussianMixture(weights, means, covs)
+
+
+@affine_posterior.register
+def _(dist: IsotropicGaussianMixture, x: Vector, mean_coeff, offset, std) -> IsotropicGaussianMixture:
+    m, c, s = mean_coeff, offset, std
+    weights = push_forward(dist, m, c, s).responsibilities(x)
+    tau2 = dist.std**2
+    gain = m * tau2 / (m**2 * tau2 + s**2)
+    means = dist.means + gain * (as_row(x) - m * dist.means - as_row(c))
+    return IsotropicGaussianMixture(weights, means, jnp.sqrt(tau2 - m * gain * tau2))
+
+
+@gaussian_components.register
+def _(dist: GaussianMixture) -> GaussianComponents:
+    return GaussianComponents(dist.weights, dist.means, dist.covs, dist.chols)
+
+
+@gaussian_components.register
+def _(dist: IsotropicGaussianMixture) -> GaussianComponents:
+    K, d = dist.means.shape
+    eye = jnp.eye(d, dtype=dist.means.dtype)
+    covs, chols = jnp.broadcast_to(dist.std**2 * eye, (K, d, d)), jnp.broadcast_to(dist.std * eye, (K, d, d))
+    return GaussianComponents(dist.weights, dist.means, covs, chols)

@@ -15,15 +15,13 @@ free of $(A, b)$ (000_cce368350850b628.txt §2.2 Theorem 1 and eqs (2)–(5);
 """
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from .._custom_types import Matrix, Scalar, ScalarLike, Vector
-from ..distributions._base import AbstractDistribution
+from ..distributions._base import AbstractDistribution, gaussian_components
 from ..distributions._gaussian import Gaussian
 from ..distributions._marginal import marginal
-from ..distributions._mixture import GaussianMixture
 from ..sde._base import AbstractAffineSDE
 
 
@@ -37,26 +35,19 @@ class AffineScore(eqx.Module):
         return self.A @ x + self.b
 
 
-def gaussian_components(dist: AbstractDistribution) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """`(weights, means, covs)` of a `Gaussian` (one component) or `GaussianMixture`."""
-    if isinstance(dist, Gaussian):
-        return jnp.ones((1,), dist.mean.dtype), dist.mean[None], dist.cov[None]
-    if isinstance(dist, GaussianMixture):
-        return dist.weights, dist.means, dist.covs
-    raise TypeError(f"closed forms need a Gaussian or GaussianMixture; got {type(dist).__name__}")
-
-
 def expected_sq_norm(dist: AbstractDistribution, A: Matrix, b: Vector) -> Scalar:
-    r"""$E_{x \sim \text{dist}}\|A x + b\|^2$ exactly, for a `Gaussian` or `GaussianMixture`."""
-    weights, means, covs = gaussian_components(dist)
+    r"""$E_{x \sim \text{dist}}\|A x + b\|^2$ exactly, for any distribution with `gaussian_components`
+    (a `Gaussian` or `GaussianMixture`)."""
+    weights, means, covs, _ = gaussian_components(dist)
     traces = jnp.einsum("ij,kjl,il->k", A, covs, A)
     shifts = jnp.sum((means @ A.T + b[None]) ** 2, axis=-1)
     return weights @ (traces + shifts)
 
 
 def moments(dist: AbstractDistribution) -> tuple[Vector, Matrix]:
-    r"""Mean and covariance of a `Gaussian` or `GaussianMixture` (law of total covariance)."""
-    weights, means, covs = gaussian_components(dist)
+    r"""Mean and covariance of a `Gaussian` or `GaussianMixture` (any distribution with
+    `gaussian_components`; law of total covariance)."""
+    weights, means, covs, _ = gaussian_components(dist)
     mean = weights @ means
     centred = means - mean[None]
     return mean, jnp.einsum("k,kij->ij", weights, covs) + jnp.einsum("k,ki,kj->ij", weights, centred, centred)

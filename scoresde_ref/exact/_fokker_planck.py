@@ -32,7 +32,8 @@ def fokker_planck_terms(sde: AbstractSDE, density_fn: DensityFn, x: Vector, t: S
 
 
 def log_fokker_planck_terms(sde: AbstractSDE, log_density_fn: DensityFn, x: Vector, t: ScalarLike):
-    r"""$(\partial_t\ell,\ \nabla\cdot f + f\cdot\nabla\ell,\ -\tfrac12 g^2(\Delta\ell + \|\nabla\ell\|^2))$ for $\ell = \log p_t$."""
+    r"""$(\partial_t\ell,\ \nabla\cdot f + f\cdot\nabla\ell,\ -\tfrac12 g^2(\Delta\ell + \|\nabla\ell\|^2))$
+    for $\ell = \log p_t$."""
     dt_l = jax.grad(log_density_fn, argnums=1)(x, t)
     grad_l = jax.grad(log_density_fn, argnums=0)(x, t)
     transport = _divergence(lambda y: sde.drift(y, t), x) + sde.drift(x, t) @ grad_l

@@ -14,9 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Array, Vector
-from ..distributions._base import AbstractDistribution
-from ..distributions._gaussian import Gaussian
-from ..distributions._mixture import GaussianMixture
+from ..distributions._base import AbstractDistribution, gaussian_components
 
 
 def _grid(n_nodes: int, d: int, dtype) -> tuple[Array, Array]:
@@ -27,13 +25,9 @@ def _grid(n_nodes: int, d: int, dtype) -> tuple[Array, Array]:
 
 
 def gauss_hermite_expectation(fn: Callable[[Vector], Array], dist: AbstractDistribution, n_nodes: int = 40) -> Array:
-    """$E_{x \\sim \\text{dist}}[f(x)]$ for a `Gaussian` or `GaussianMixture`, `n_nodes` per dimension."""
-    if isinstance(dist, Gaussian):
-        weights, means, chols = jnp.ones((1,), dist.mean.dtype), dist.mean[None], dist.chol[None]
-    elif isinstance(dist, GaussianMixture):
-        weights, means, chols = dist.weights, dist.means, dist.chols
-    else:
-        raise TypeError(f"gauss_hermite_expectation: needs a Gaussian or GaussianMixture; got {type(dist).__name__}")
+    """$E_{x \\sim \\text{dist}}[f(x)]$ for a `Gaussian` or `GaussianMixture` (any distribution with
+    `gaussian_components`), `n_nodes` per dimension."""
+    weights, means, _, chols = gaussian_components(dist)
     nodes, node_weights = _grid(n_nodes, means.shape[1], means.dtype)
 
     def component(mean, chol):

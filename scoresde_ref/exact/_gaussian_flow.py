@@ -37,10 +37,11 @@ def gaussian_flow_map(sde: AbstractAffineSDE, dist: Gaussian, s: ScalarLike, t: 
 
 
 def gaussian_flow_jacobian_integral(sde: AbstractAffineSDE, dist: Gaussian, s: ScalarLike, t: ScalarLike) -> Matrix:
-    r"""$A = \int_s^t \partial\tilde f/\partial x\,du = \tfrac12(\log\Sigma_t - \log\Sigma_s)$ for Gaussian data (exact score).
+    r"""$A = \int_s^t \partial\tilde f/\partial x\,du = \tfrac12(\log\Sigma_t - \log\Sigma_s)$ for Gaussian data
+    (exact score).
 
-    $\mathrm{tr}A = \int_s^t\nabla\cdot\tilde f\,du = \tfrac12\log(\det\Sigma_t/\det\Sigma_s)$, and a Hutchinson probe $v$ reused
-    along the path estimates it by $v^\top A v$, of variance `hutchinson_variance(A, probe)`."""
+    $\mathrm{tr}A = \int_s^t\nabla\cdot\tilde f\,du = \tfrac12\log(\det\Sigma_t/\det\Sigma_s)$, and a Hutchinson
+    probe $v$ reused along the path estimates it by $v^\top A v$, of variance `hutchinson_variance(A, probe)`."""
     U, lam_s = _eigen_variances(sde, dist, s)
     _, lam_t = _eigen_variances(sde, dist, t)
     return (U * (0.5 * jnp.log(lam_t / lam_s))[None]) @ U.T

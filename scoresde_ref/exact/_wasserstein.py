@@ -8,10 +8,10 @@ derivations/losses.md).
 
 import jax.numpy as jnp
 
-from ._affine_objectives import gaussian_components, expected_sq_norm, moments
 from .._custom_types import Matrix, Scalar, ScalarLike
-from ..distributions._base import AbstractDistribution
+from ..distributions._base import AbstractDistribution, gaussian_components
 from ..distributions._gaussian import Gaussian
+from ._affine_objectives import expected_sq_norm, moments
 
 
 def _psd_sqrt(S: Matrix) -> Matrix:
@@ -37,7 +37,7 @@ def mixture_w2_bounds(p: AbstractDistribution, q: Gaussian) -> tuple[Scalar, Sca
     Lower (Gelbrich): $W_2$ between the Gaussians with $p$'s and $q$'s means and covariances.
     Upper: couple each component with $q$ optimally, $W_2^2 \le \sum_k w_k W_2(p_k, q)^2$ (since $q = \sum_k w_k q$).
     """
-    weights, means, covs = gaussian_components(p)
+    weights, means, covs, _ = gaussian_components(p)
     mean, cov = moments(p)
     lower = jnp.sqrt(jnp.maximum(_w2_squared(mean, cov, q.mean, q.cov), 0.0))
     per_component = jnp.stack([_w2_squared(means[k], covs[k], q.mean, q.cov) for k in range(weights.shape[0])])

@@ -11,10 +11,10 @@ from ._elementary import ExpDiffusionSDE as ExpDiffusionSDE
 from ._elementary import PowerDiffusionSDE as PowerDiffusionSDE
 from ._ou import OUSDE as OUSDE
 from ._reverse import Flow as Flow
+from ._reverse import TimeReversedSDE as TimeReversedSDE
 from ._reverse import probability_flow_drift as probability_flow_drift
 from ._reverse import reverse_drift as reverse_drift
 from ._reverse import reverse_drift_matrix as reverse_drift_matrix
-from ._reverse import TimeReversedSDE as TimeReversedSDE
 from ._ve import VESDE as VESDE
-from ._vp import SubVPSDE as SubVPSDE
 from ._vp import VPSDE as VPSDE
+from ._vp import SubVPSDE as SubVPSDE

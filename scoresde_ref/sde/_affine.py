@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Scalar, ScalarLike, Vector
-from ._base import AbstractAffineSDE
 from .._validation import check
+from ._base import AbstractAffineSDE
 
 
 def _gauss_legendre(n: int, dtype) -> tuple[jax.Array, jax.Array]:
@@ -72,7 +72,7 @@ class AffineSDE(AbstractAffineSDE):
         A_ut = (t - u) * (a_inner @ w)
         return u, w_u, A_ut
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         t = jnp.asarray(t)
         x, w = _gauss_legendre(self.n_nodes, jnp.result_type(t))
         A_0t = t * (jax.vmap(self.a)(t * x) @ w)
@@ -80,7 +80,7 @@ class AffineSDE(AbstractAffineSDE):
         var = jnp.sum(w_u * jnp.exp(2 * A_ut) * jax.vmap(self.g)(u) ** 2)
         return jnp.exp(A_0t), jnp.sqrt(var)
 
-    def _kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
+    def unchecked_kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
         t = jnp.asarray(t)
         u, w_u, A_ut = self._quadrature(t)
         b_u = jax.vmap(self.b)(u)  # (n,) or (n, d)
@@ -89,4 +89,4 @@ class AffineSDE(AbstractAffineSDE):
 
     @property
     def prior_std(self) -> Scalar:
-        return self._kernel(self.T)[1]
+        return self.unchecked_kernel(self.T)[1]

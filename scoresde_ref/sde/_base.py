@@ -13,9 +13,16 @@ from .._validation import check_time
 class AbstractSDE(eqx.Module):
     r"""A forward SDE $dx = f(x, t)\,dt + g(t)\,dw$ on $[0, T]$ with scalar diffusion $g$.
 
-    000_cce368350850b628.txt §2.1. Subclasses give the drift and diffusion; the
-    perturbation kernel is only known in closed form for affine drifts
-    (see `AbstractAffineSDE`).
+    000_cce368350850b628.txt §2.1. The perturbation kernel is only known in closed form for
+    affine drifts (see `AbstractAffineSDE`).
+
+    **To add an SDE**, subclass and implement (final class, all fields declared there):
+
+    - the field `T` (the horizon);
+    - `drift(x, t)`, the drift $f(x, t)$;
+    - `diffusion(t)`, the scalar $g(t)$.
+
+    `fokker_planck_residual` and the samplers then work with it.
     """
 
     T: eqx.AbstractVar[ScalarLike]
@@ -36,6 +43,19 @@ class AbstractAffineSDE(AbstractSDE):
     $x(t) \mid x(0) \sim \mathcal N(m(t)\,x(0) + c(t),\ s(t)^2 I)$ with
     $m' = a m$, $c' = a c + b$, $(s^2)' = 2 a s^2 + g^2$, $m(0) = 1$, $c(0) = s(0) = 0$
     (derivations/forward_sdes.md).
+
+    **To add an affine SDE**, subclass (or `AbstractLinearSDE` when $b = 0$) and implement the
+    public hooks below; everything else (`drift`, `kernel`, `kernel_offset`, `kernel_mean`,
+    `kernel_score`, `perturb`, the prior, `marginal`, `exact_score`) is derived from them:
+
+    - the field `T`; `diffusion(t)`;
+    - `drift_coeff(t)` $= a(t)$ and `drift_offset(t)` $= b(t)$;
+    - `unchecked_kernel(t)` $= (m(t), s(t))$ and `unchecked_kernel_offset(t)` $= c(t)$, the closed
+      forms for $0 \le t \le T$ (the public `kernel` and `kernel_offset` check the time domain, then
+      call them);
+    - the property `prior_std`.
+
+    `AffineSDE(a, b, g)` computes the kernel hooks by quadrature: the independent route to test them.
     """
 
     @abc.abstractmethod
@@ -47,12 +67,12 @@ class AbstractAffineSDE(AbstractSDE):
         """The state-independent part $b(t)$ of the drift (a scalar 0 or a `(d,)` vector)."""
 
     @abc.abstractmethod
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
-        """`(m(t), s(t))` without the time-domain check."""
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+        """`(m(t), s(t))` in closed form for $0 \\le t \\le T$, without the time-domain check (call `kernel`)."""
 
     @abc.abstractmethod
-    def _kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
-        """`c(t)` without the time-domain check."""
+    def unchecked_kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
+        """`c(t)` in closed form for $0 \\le t \\le T$, without the time-domain check (call `kernel_offset`)."""
 
     @property
     @abc.abstractmethod
@@ -65,16 +85,25 @@ class AbstractAffineSDE(AbstractSDE):
         return self.drift_coeff(t) * x + self.drift_offset(t)
 
     def kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
-        """`(mean_coeff, std)`: exactly $x(t) \\mid x(0) \\sim \\mathcal N(\\text{mean\\_coeff}\\,x(0) + c(t), \\text{std}^2 I)$.
+        """`(mean_coeff, std)`: exactly
+        $x(t) \\mid x(0) \\sim \\mathcal N(\\text{mean\\_coeff}\\,x(0) + c(t), \\text{std}^2 I)$.
 
         $c(t) =$ `kernel_offset(t)` is zero for every SDE whose drift is linear in $x$.
         Fails (at once, or through `eqx.error_if` under `jit`) unless $0 \\le t \\le T$.
         """
-        return self._kernel(check_time(t, self.T, type(self).__name__))
+        return self.unchecked_kernel(check_time(t, self.T, type(self).__name__))
 
     def kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
         """$c(t)$, the part of the kernel mean that does not depend on $x(0)$."""
-        return self._kernel_offset(check_time(t, self.T, type(self).__name__))
+        return self.unchecked_kernel_offset(check_time(t, self.T, type(self).__name__))
+
+    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+        """Former private name of `unchecked_kernel` (kept for older callers and citations)."""
+        return self.unchecked_kernel(t)
+
+    def _kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
+        """Former private name of `unchecked_kernel_offset` (kept for older callers and citations)."""
+        return self.unchecked_kernel_offset(t)
 
     def kernel_mean(self, x0: Vector, t: ScalarLike) -> Vector:
         """$E[x(t) \\mid x(0) = x_0] = m(t)\\,x_0 + c(t)$."""
@@ -94,7 +123,7 @@ class AbstractAffineSDE(AbstractSDE):
 
     def prior_mean(self) -> Scalar | Vector:
         """Mean of the prior, $c(T)$ (zero for linear drifts)."""
-        return self._kernel_offset(self.T)
+        return self.unchecked_kernel_offset(self.T)
 
     def prior_sample(self, key: Key, shape: tuple[int, ...], dtype=None) -> jax.Array:
         """Draw from the prior $\\mathcal N(c(T), \\text{prior\\_std}^2 I)$; `shape` is `(n, d)` or `(d,)`."""
@@ -110,10 +139,11 @@ class AbstractAffineSDE(AbstractSDE):
 
 
 class AbstractLinearSDE(AbstractAffineSDE):
-    """An affine SDE whose drift has no offset, $b(t) = 0$, so $c(t) = 0$."""
+    """An affine SDE whose drift has no offset, $b(t) = 0$, so $c(t) = 0$: a subclass implements `T`,
+    `diffusion`, `drift_coeff`, `unchecked_kernel` and `prior_std` (see `AbstractAffineSDE`)."""
 
     def drift_offset(self, t: ScalarLike) -> Scalar:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def _kernel_offset(self, t: ScalarLike) -> Scalar:
+    def unchecked_kernel_offset(self, t: ScalarLike) -> Scalar:
         return jnp.zeros_like(jnp.asarray(t))

@@ -4,9 +4,9 @@ equation), dx = e^t dw, dx = sigma^t dw, and dx = b dt + sigma dw."""
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Vector, VectorLike
-from ._base import AbstractAffineSDE, AbstractLinearSDE
 from .._special import expm1_ratio
 from .._validation import check
+from ._base import AbstractAffineSDE, AbstractLinearSDE
 
 
 def _check_positive(value, name, owner):
@@ -34,7 +34,7 @@ class BrownianMotion(AbstractLinearSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)
         return jnp.ones_like(std), std
 
@@ -61,13 +61,13 @@ class ExpDiffusionSDE(AbstractLinearSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return jnp.exp(t)
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = jnp.sqrt(0.5 * jnp.expm1(2 * jnp.asarray(t)))
         return jnp.ones_like(std), std
 
     @property
     def prior_std(self) -> Scalar:
-        return self._kernel(self.T)[1]
+        return self.unchecked_kernel(self.T)[1]
 
 
 class PowerDiffusionSDE(AbstractLinearSDE):
@@ -90,13 +90,13 @@ class PowerDiffusionSDE(AbstractLinearSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return jnp.exp(t * jnp.log(self.sigma))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = jnp.sqrt(expm1_ratio(2 * jnp.log(self.sigma), t))
         return jnp.ones_like(std), std
 
     @property
     def prior_std(self) -> Scalar:
-        return self._kernel(self.T)[1]
+        return self.unchecked_kernel(self.T)[1]
 
 
 class ConstantDriftSDE(AbstractAffineSDE):
@@ -129,11 +129,11 @@ class ConstantDriftSDE(AbstractAffineSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)
         return jnp.ones_like(std), std
 
-    def _kernel_offset(self, t: ScalarLike) -> Vector:
+    def unchecked_kernel_offset(self, t: ScalarLike) -> Vector:
         return self.b * t
 
     @property

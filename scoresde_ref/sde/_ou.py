@@ -3,8 +3,8 @@
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike
-from ._base import AbstractLinearSDE
 from .._validation import check
+from ._base import AbstractLinearSDE
 
 
 class OUSDE(AbstractLinearSDE):
@@ -33,7 +33,7 @@ class OUSDE(AbstractLinearSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         var = self.sigma**2 / (2 * self.theta) * -jnp.expm1(-2 * self.theta * t)
         return jnp.exp(-self.theta * t), jnp.sqrt(var)
 

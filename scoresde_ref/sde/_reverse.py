@@ -59,10 +59,11 @@ class TimeReversedSDE(AbstractSDE):
 
     sde: AbstractSDE
     score_fn: ScoreFn
-    T: ScalarLike
 
-    def __init__(self, sde: AbstractSDE, score_fn: ScoreFn):
-        self.sde, self.score_fn, self.T = sde, score_fn, sde.T
+    @property
+    def T(self) -> ScalarLike:
+        """The horizon of the forward SDE (read from it, not stored twice)."""
+        return self.sde.T
 
     def drift(self, y: Vector, u: ScalarLike) -> Vector:
         return -reverse_drift(self.sde, self.score_fn, y, self.T - u)

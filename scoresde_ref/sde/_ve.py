@@ -3,8 +3,8 @@
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike
-from ._base import AbstractLinearSDE
 from .._validation import check, check_time
+from ._base import AbstractLinearSDE
 
 
 class VESDE(AbstractLinearSDE):
@@ -52,7 +52,7 @@ class VESDE(AbstractLinearSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return self.sigma(t) * jnp.sqrt(2 * self._log_ratio())
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         # sigma(t)^2 - sigma_min^2 = sigma_min^2 expm1(2 t log r): no cancellation at small t.
         std = self.sigma_min * jnp.sqrt(jnp.expm1(2 * t * self._log_ratio()))
         return jnp.ones_like(std), std

@@ -1,10 +1,11 @@
 """The variance-preserving and sub-VP SDEs of DDPM (000_cce368350850b628.txt §2.3)."""
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike
-from ._base import AbstractLinearSDE
 from .._validation import check
+from ._base import AbstractLinearSDE
 
 
 def _check_betas(beta_min, beta_max, owner):
@@ -20,9 +21,8 @@ def _check_betas(beta_min, beta_max, owner):
 class _AbstractLinearBetaSDE(AbstractLinearSDE):
     r"""Shared schedule $\beta(t) = \beta_{\min} + (\beta_{\max} - \beta_{\min}) t$ and drift $-\tfrac12\beta(t) x$."""
 
-    beta_min: ScalarLike
-    beta_max: ScalarLike
-    T: ScalarLike
+    beta_min: eqx.AbstractVar[ScalarLike]
+    beta_max: eqx.AbstractVar[ScalarLike]
 
     def beta(self, t: ScalarLike) -> Scalar:
         r"""$\beta(t) = \beta_{\min} + (\beta_{\max} - \beta_{\min})\,t$."""
@@ -51,6 +51,10 @@ class VPSDE(_AbstractLinearBetaSDE):
     **Arguments:** `beta_min`, `beta_max` with $0 \le \beta_{\min} \le \beta_{\max}$, $\beta_{\max} > 0$.
     """
 
+    beta_min: ScalarLike
+    beta_max: ScalarLike
+    T: ScalarLike
+
     def __init__(self, beta_min: ScalarLike = 0.1, beta_max: ScalarLike = 20.0):
         self.beta_min, self.beta_max = _check_betas(beta_min, beta_max, "VPSDE")
         self.T = 1.0
@@ -58,7 +62,7 @@ class VPSDE(_AbstractLinearBetaSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return jnp.sqrt(self.beta(t))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         B = self.integrated_beta(t)
         return jnp.exp(-0.5 * B), jnp.sqrt(-jnp.expm1(-B))
 
@@ -73,6 +77,10 @@ class SubVPSDE(_AbstractLinearBetaSDE):
     **Arguments:** `beta_min`, `beta_max` with $0 \le \beta_{\min} \le \beta_{\max}$, $\beta_{\max} > 0$.
     """
 
+    beta_min: ScalarLike
+    beta_max: ScalarLike
+    T: ScalarLike
+
     def __init__(self, beta_min: ScalarLike = 0.1, beta_max: ScalarLike = 20.0):
         self.beta_min, self.beta_max = _check_betas(beta_min, beta_max, "SubVPSDE")
         self.T = 1.0
@@ -80,6 +88,6 @@ class SubVPSDE(_AbstractLinearBetaSDE):
     def diffusion(self, t: ScalarLike) -> Scalar:
         return jnp.sqrt(self.beta(t) * -jnp.expm1(-2 * self.integrated_beta(t)))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
+    def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         B = self.integrated_beta(t)
         return jnp.exp(-0.5 * B), -jnp.expm1(-B)
