@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import scoresde_ref as sr
+from helpers import count_compilations
 from scoresde_ref.examples import documents_gmm_1d
 
 SDE = sr.VPSDE()
@@ -60,7 +61,9 @@ def test_exact_posterior_minimises_the_cross_entropy(trained):
     model, _ = trained
     x0, y0 = eqx.filter_jit(DATA.sample)(jax.random.key(7), 40_000)
     keys = jax.random.split(jax.random.key(8), 40_000)
-    per_example = eqx.filter_jit(lambda m: jax.vmap(lambda k, x, y: sr.classifier_loss(m, k, SDE, x[None], y[None]))(keys, x0, y0))
+    per_example = eqx.filter_jit(
+        lambda m: jax.vmap(lambda k, x, y: sr.classifier_loss(m, k, SDE, x[None], y[None]))(keys, x0, y0)
+    )
     diff = per_example(model) - per_example(_Exact())
     mean, se = float(diff.mean()), float(diff.std() / np.sqrt(diff.shape[0]))
     assert -5 * se <= mean <= 0.01
@@ -101,4 +104,23 @@ def test_guided_samples_have_the_requested_class(trained):
 
     for y in [0, 1]:
         assert float(accuracy(jnp.asarray(y), jnp.asarray(1.0), jax.random.key(10 + y))) >= 0.98
-        assert abs(float(accuracy(jnp.asarray(y), jnp.asarray(0.0), jax.random.key(20 + y))) - 0.5) <= 5 * np.sqrt(0.25 / 2000)
+        unguided = float(accuracy(jnp.asarray(y), jnp.asarray(0.0), jax.random.key(20 + y)))
+        assert abs(unguided - 0.5) <= 5 * np.sqrt(0.25 / 2000)
+
+
+def test_training_and_evaluation_compile_once_per_configuration():
+    """`train_classifier` and `classifier_vs_bayes` compile once per model structure, shapes and settings:
+    a second call with new values (data, initial weights, keys, times) compiles nothing (issue 12 item 5).
+    Planted bug caught: `jax.jit` of a closure built inside `classifier_vs_bayes` at every call (each call
+    then compiles again)."""
+
+    def run(seed):
+        x0, y0 = eqx.filter_jit(DATA.sample)(jax.random.key(seed), 64)
+        model = sr.TimeClassifier(jax.random.key(seed + 1), 1, 2)
+        with count_compilations() as n:
+            trained, _ = sr.train_classifier(jax.random.key(seed + 2), model, SDE, x0, y0, n_steps=5, batch_size=16)
+            sr.classifier_vs_bayes(trained, SDE, DATA, jax.random.key(seed + 3), TIMES[seed % 3 : seed % 3 + 3], 50)
+        return n[0]
+
+    assert run(0) >= 1  # the first call compiles (the counter works)
+    assert run(10) == 0

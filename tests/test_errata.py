@@ -221,7 +221,8 @@ def test_001_gan_value_at_the_optimal_discriminator():
         log_d = lambda x: lp(x) - np.logaddexp(lp(x), lq(x))  # noqa: E731  log D*
         log_1md = lambda x: lq(x) - np.logaddexp(lp(x), lq(x))  # noqa: E731  log(1 − D*)
         v = quad(lambda x: np.exp(lp(x)) * log_d(x) + np.exp(lq(x)) * log_1md(x))
-        js = 0.5 * quad(lambda x: np.exp(lp(x)) * (lp(x) - lm(x))) + 0.5 * quad(lambda x: np.exp(lq(x)) * (lq(x) - lm(x)))
+        js = 0.5 * quad(lambda x: np.exp(lp(x)) * (lp(x) - lm(x)))
+        js += 0.5 * quad(lambda x: np.exp(lq(x)) * (lq(x) - lm(x)))
         return v, js
 
     v, js = value_and_js(1.5, 0.7)
