@@ -97,7 +97,10 @@ def hutchinson_variance(jac: Matrix, probe: str) -> Scalar:
 
 
 class AbstractDivergence(eqx.Module):
-    """An estimator of $\\nabla\\cdot f(x)$ with explicit probes (`None` when it needs none)."""
+    """An estimator of $\\nabla\\cdot f(x)$ with explicit probes (`None` when it needs none); `uses_probes` says
+    whether it draws any (then it needs a key, or the probes given)."""
+
+    uses_probes: eqx.AbstractClassVar[bool]
 
     @abc.abstractmethod
     def sample_probes(self, key: Key | None, shape: tuple[int, ...], dtype=None) -> Array | None:
@@ -110,8 +113,6 @@ class AbstractDivergence(eqx.Module):
     @abc.abstractmethod
     def value_and_divergence(self, fn: VectorFn, x: Vector, probes: Array | None) -> tuple[Vector, Array]:
         """`(f(x), estimate)`: the trace (a scalar), or the `(n_probes,)` one-probe estimates of `probes` `(n_probes, d)`."""
-
-    uses_probes: eqx.AbstractClassVar[bool]
 
 
 class ExactDivergence(AbstractDivergence):

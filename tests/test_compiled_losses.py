@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 import scoresde_ref as sr
+from helpers import count_compilations
 from scoresde_ref import losses as L
 from scoresde_ref.examples import gmm_2d
-
-from helpers import count_compilations
 
 A = jnp.array([[-0.8, 0.3], [0.1, -1.4]])
 B = jnp.array([0.4, -0.2])

@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._affine_objectives import expected_sq_norm, gaussian_score_coeffs
 from .._custom_types import Matrix, Scalar, ScalarLike, Vector
 from ..distributions._gaussian import Gaussian
 from ..distributions._marginal import marginal
 from ..sde._base import AbstractAffineSDE
+from ._affine_objectives import expected_sq_norm, gaussian_score_coeffs
 
 AffineScoreCoeffs = Callable[[ScalarLike], tuple[Matrix, Vector]]
 """`t -> (K(t), k(t))`: the score model $s_\\theta(x, t) = K(t) x + k(t)$."""

@@ -27,12 +27,13 @@ import numpy as np
 from .._custom_types import Array, Key, Scalar, ScoreFn, Vector
 from .._divergence import AbstractDivergence, as_divergence
 from .._jit_boundary import floats_as_arrays
-from ..samplers._ode import _SOLVERS, solve_ivp_jax
-from ..sde._reverse import probability_flow_drift
-from ..sde._base import AbstractSDE
 from .._validation import check
+from ..samplers._ode import solve_ivp_jax
+from ..samplers._options import ODE_SOLVERS, as_solver
+from ..sde._base import AbstractAffineSDE, AbstractSDE
+from ..sde._reverse import probability_flow_drift
 
-ADAPTIVE_SOLVERS = ("tsit5", "dopri5", "dopri8")
+ADAPTIVE_SOLVERS = tuple(name for name, info in ODE_SOLVERS.items() if info.flag)  # those with an error estimate
 
 
 class LikelihoodResult(eqx.Module):
@@ -68,7 +69,7 @@ def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: Abstract
 
 def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, batch_ok=False):
     """Validate eagerly; return `(estimator, eps)`."""
-    if prior is None and not hasattr(sde, "prior_log_prob"):
+    if prior is None and not isinstance(sde, AbstractAffineSDE):
         raise TypeError(f"{owner}: {type(sde).__name__} has no prior; pass prior= (any object with log_prob)")
     estimator = as_divergence(divergence, owner, probe=probe, n_probes=n_probes)
     if estimator.uses_probes and key is None:
@@ -91,20 +92,20 @@ def _probes(estimator, key, shape, dtype):
 
 
 def _prior_log_prob(sde, prior, x_T):
+    r"""$\log\pi(x_T)$: `prior.log_prob`, or the affine SDE's own prior (`AbstractAffineSDE.prior_log_prob`)."""
     return sde.prior_log_prob(x_T) if prior is None else prior.log_prob(x_T)
 
 
 @eqx.filter_jit
-def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, max_steps) -> LikelihoodResult:
+def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, info, max_steps):
     """The likelihood ODE from `eps` to `T` (probes drawn from `key` unless given), compiled once per shape and
-    static configuration."""
-    cls, per_step, at_start = _SOLVERS[solver]
+    static configuration; a `LikelihoodResult`."""
     probes = _probes(estimator, key, x.shape, jnp.result_type(x)) if probes is None else probes
     delta0 = jnp.zeros((), x.dtype) if probes is None else jnp.zeros((estimator.n_probes,), x.dtype)
     velocity = augmented_velocity(sde, score_fn, estimator)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda t, y, args: velocity(t, y[0], args)),
-        cls(),
+        solver,
         t0=eps,
         t1=sde.T,
         dt0=None,
@@ -116,7 +117,7 @@ def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol,
     x_T, deltas = sol.ys[0][-1], sol.ys[1][-1]
     delta = deltas if probes is None else jnp.mean(deltas)
     prior_logp = _prior_log_prob(sde, prior, x_T)
-    nfe = at_start + per_step * (sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"])
+    nfe = info.at_start + info.per_step * (sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"])
     return LikelihoodResult(prior_logp + delta, nfe, x_T, delta, prior_logp, None if probes is None else deltas)
 
 
@@ -133,7 +134,7 @@ def log_likelihood_details(
     prior=None,
     probe: str = "rademacher",
     n_probes: int = 1,
-    solver: str = "tsit5",
+    solver: str | diffrax.AbstractSolver = "tsit5",
     max_steps: int = 100_000,
     probes: Array | None = None,
 ) -> LikelihoodResult:
@@ -147,7 +148,8 @@ def log_likelihood_details(
     - `x`: one example of shape `(d,)` (use `jax.vmap` for a batch, with one key per example).
     - `eps`: the start time in $(0, T)$ (the reference code's `1e-5`); the result is $\log p_\epsilon(x)$.
     - `rtol`, `atol`: tolerances of the PID controller on the whole state $[x, \Delta]$
-      (the reference code's `1e-5`); `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"`.
+      (the reference code's `1e-5`); `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"` or one of those diffrax
+      solvers (`samplers/_options.py: ODE_SOLVERS`).
     - `divergence`: `ExactDivergence()` / `"exact"` (Jacobian trace, `d` JVPs) or `Hutchinson(probe, n_probes)`
       / `"hutchinson"` (`n_probes` probes of kind `probe`, `"rademacher"` (the reference code's default) or
       `"gaussian"`, drawn once from `key` and reused at every step; with an object, `probe` and `n_probes`
@@ -163,14 +165,15 @@ def log_likelihood_details(
     owner = "log_likelihood"
     x = jnp.asarray(x)
     estimator, eps = _check_args(owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior)
-    if solver not in ADAPTIVE_SOLVERS:
-        raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS}; got {solver!r}")
+    solver_object, info = as_solver(solver, ODE_SOLVERS, owner)
+    if not info.flag:
+        raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS} (an error estimate); got {solver!r}")
     if probes is not None:
         expected = (estimator.n_probes,) + x.shape if estimator.uses_probes else None
         if expected is None or jnp.shape(probes) != expected:
             raise ValueError(f"{owner}: probes must have shape (n_probes, d) = {expected} for {estimator}; got {jnp.shape(probes)}")
     sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
-    return _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, int(max_steps))
+    return _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, int(max_steps))
 
 
 def log_likelihood(

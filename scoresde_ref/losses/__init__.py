@@ -6,16 +6,26 @@ Options are objects: objectives `DSM`, `ISM`, `SlicedScoreMatching`, `Fisher`; w
 designs `UniformTimes`, `StratifiedTimes`; divergence estimators `ExactDivergence`, `Hutchinson` (shared with
 `scoresde_ref.likelihood`). The strings are still accepted and mapped to these objects."""
 
+# Divergence estimators: one family shared by the ISM/sliced losses and the likelihood.
+from .._divergence import AbstractDivergence as AbstractDivergence
+from .._divergence import ExactDivergence as ExactDivergence
+from .._divergence import Hutchinson as Hutchinson
+from .._divergence import divergence as divergence
+from .._divergence import hutchinson_divergence as hutchinson_divergence
+from .._divergence import hutchinson_variance as hutchinson_variance
+from .._divergence import sample_probe as sample_probe
+from .._divergence import value_and_divergence as value_and_divergence
+from .._divergence import value_and_quadratic_forms as value_and_quadratic_forms
 from ._discrete import ddpm_loss as ddpm_loss
 from ._discrete import ddpm_terms as ddpm_terms
 from ._discrete import ddpm_terms_at as ddpm_terms_at
 from ._discrete import ncsn_loss as ncsn_loss
 from ._discrete import ncsn_terms as ncsn_terms
 from ._discrete import ncsn_terms_at as ncsn_terms_at
-from ._objectives import AbstractObjective as AbstractObjective
 from ._objectives import DSM as DSM
-from ._objectives import Fisher as Fisher
 from ._objectives import ISM as ISM
+from ._objectives import AbstractObjective as AbstractObjective
+from ._objectives import Fisher as Fisher
 from ._objectives import SlicedScoreMatching as SlicedScoreMatching
 from ._parameterisation import eps_from_score as eps_from_score
 from ._parameterisation import score_from_eps as score_from_eps
@@ -24,8 +34,8 @@ from ._parameterisation import x0_from_score as x0_from_score
 from ._score_matching import dsm_loss as dsm_loss
 from ._score_matching import fisher_loss as fisher_loss
 from ._score_matching import ism_loss as ism_loss
-from ._score_matching import loss_terms as loss_terms
 from ._score_matching import loss_noise as loss_noise
+from ._score_matching import loss_terms as loss_terms
 from ._score_matching import loss_terms_at as loss_terms_at
 from ._score_matching import sliced_score_matching_loss as sliced_score_matching_loss
 from ._time_sampling import AbstractTimeSampler as AbstractTimeSampler
@@ -38,13 +48,3 @@ from ._weighting import LikelihoodWeighting as LikelihoodWeighting
 from ._weighting import SigmaSquaredWeighting as SigmaSquaredWeighting
 from ._weighting import UnitWeighting as UnitWeighting
 from ._weighting import loss_weight as loss_weight
-# Divergence estimators: one family shared by the ISM/sliced losses and the likelihood.
-from .._divergence import AbstractDivergence as AbstractDivergence
-from .._divergence import ExactDivergence as ExactDivergence
-from .._divergence import Hutchinson as Hutchinson
-from .._divergence import divergence as divergence
-from .._divergence import hutchinson_divergence as hutchinson_divergence
-from .._divergence import hutchinson_variance as hutchinson_variance
-from .._divergence import sample_probe as sample_probe
-from .._divergence import value_and_divergence as value_and_divergence
-from .._divergence import value_and_quadratic_forms as value_and_quadratic_forms
