@@ -1,22 +1,19 @@
-"""The derivations index (derivations/README.md) and the errata (derivations/ERRATA.md) cite only tests that exist,
-every index row has a status, and every erratum has a test or a stated reason. The same parsing serves the
-`scoresde-ref verify` checks `derivations/index_*` (scoresde_ref/verify/_citations.py)."""
+"""The parser of the derivations index (derivations/README.md) and the errata (derivations/ERRATA.md), and the order
+of the index. That the index cites only tests and checks that exist, that every row has a status and every erratum a
+test or a stated reason are the `verify` checks `derivations/index_cited_tests_exist`, `index_rows_have_a_status` and
+`errata_entries_have_a_test_or_a_reason` (run by pytest in tests/test_verify_checks.py; one measurement, two runners),
+on the parsing of scoresde_ref/verify/_citations.py."""
 
 import pathlib
 import re
-
-import pytest
 
 from scoresde_ref.verify._citations import (
     STATUSES,
     Citation,
     check_labels,
     citations,
-    defined_tests,
-    errata_entries,
     index_rows,
     missing,
-    row_status,
     verify_citations,
 )
 
@@ -28,18 +25,6 @@ assert (ROOT / "derivations" / "README.md").is_file(), f"no derivations/README.m
 
 def _text(name):
     return (ROOT / "derivations" / name).read_text(encoding="utf-8")
-
-
-@pytest.mark.parametrize("name", ["README.md", "ERRATA.md"])
-def test_every_cited_test_exists(name):
-    """Each `tests/…::test_name`, `::test_name` and bare `test_name` cited in the file names a real test function.
-    Planted bug caught: the old index cited tests/test_errata.py::test_residual_detects_a_wrong_variance, which lives
-    in tests/test_fokker_planck.py."""
-    cites = citations(_text(name), name)
-    assert len(cites) > 50
-    cites += verify_citations(_text(name), name)
-    bad = missing(cites, defined_tests(ROOT), check_labels())
-    assert not bad, "\n".join(map(str, bad))
 
 
 def test_the_parser_sees_every_citation_form():
@@ -78,20 +63,6 @@ def test_check_citations_name_registered_checks():
     assert "kernels/VP_kernel_vs_quadrature" in check_labels()
 
 
-def test_every_index_row_has_a_status():
-    """Every row of the formula tables cites a test or says `not implemented: why`, `out of scope: why`
-    or `verify: …`; rows have the five columns line, formula, derivation, code, status.
-    Planted bugs caught: a row whose last cell is empty, says `out of scope` without a reason, or keeps a retired
-    work-in-progress status (`issue 6 (in progress)`: issues 6 and 7 have landed)."""
-    rows = index_rows(_text("README.md"))
-    assert len(rows) > 250
-    assert row_status(["1", "f", "-", "-", "out of scope"]) is None
-    assert row_status(["1", "f", "-", "-", ""]) is None
-    assert row_status(["1", "f", "-", "-", "issue 6 (in progress)"]) is None
-    bad = [(line, cells) for line, cells in rows if len(cells) != 5 or row_status(cells) is None]
-    assert not bad, bad
-
-
 def test_index_covers_every_document_in_order():
     """The index has a section per document, in the order 000–004, and the line numbers within each document's
     tables never go backwards (a reader can follow with the document open)."""
@@ -101,23 +72,6 @@ def test_index_covers_every_document_in_order():
     for start, end in zip(headers, headers[1:] + [text.index("## Results the documents state")]):
         firsts = [int(re.match(r"\d+", cells[0]).group()) for _, cells in index_rows(text[start:end])]
         assert firsts == sorted(firsts), firsts
-
-
-def test_every_erratum_has_a_test_or_a_reason():
-    """Each `### E<n>` entry of ERRATA.md has a **Test:** field that cites an existing test or starts with
-    `none (` and a reason; entries are numbered E1, E2, … without gaps, and the summary table lists each one."""
-    text = _text("ERRATA.md")
-    entries = errata_entries(text)
-    numbers = [int(n[1:]) for n, _ in entries]
-    assert sorted(numbers) == list(range(1, len(numbers) + 1))
-    names = defined_tests(ROOT)
-    for number, field in entries:
-        cites = [c for c in citations(field, number) if c.name]
-        assert cites or field.startswith("none ("), (number, field)
-        assert not missing(cites, names), (number, field)
-    summary = text[text.index("## Summary") : text.index("## 000_")]
-    for n in numbers:
-        assert f"| E{n} |" in summary, n
 
 
 def test_statuses_are_documented():

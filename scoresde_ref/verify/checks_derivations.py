@@ -113,10 +113,16 @@ def _in_checkout(name: str):
 
 @_in_checkout("index_cited_tests_exist")
 def _(root):
+    """Each `tests/…::test_name`, `::test_name`, bare `test_name`, `test_check[group/name]` and `verify: group/name`
+    cited in README.md and ERRATA.md names a real test function or a registered check (each file cites > 50).
+    Planted bug caught: the old index cited tests/test_errata.py::test_residual_detects_a_wrong_variance, which lives
+    in tests/test_fokker_planck.py."""
     cites = []
     for name in ("README.md", "ERRATA.md"):
         text = (root / "derivations" / name).read_text(encoding="utf-8")
-        cites += citations(text, f"derivations/{name}") + verify_citations(text, f"derivations/{name}")
+        found = citations(text, f"derivations/{name}")
+        assert len(found) > 50, (name, len(found))
+        cites += found + verify_citations(text, f"derivations/{name}")
     bad = missing(cites, defined_tests(root))
     first = f"; first: {bad[0]}" if bad else ""
     return CheckResult(
@@ -126,16 +132,38 @@ def _(root):
 
 @_in_checkout("index_rows_have_a_status")
 def _(root):
+    """Every row (> 250) of the formula tables cites a test or says `not implemented: why`, `out of scope: why` or
+    `verify: …`, in the five columns line, formula, derivation, code, status. Planted bugs caught: a row whose last
+    cell is empty, says `out of scope` without a reason, or keeps a retired status (`issue 6 (in progress)`)."""
+    assert row_status(["1", "f", "-", "-", "out of scope"]) is None
+    assert row_status(["1", "f", "-", "-", ""]) is None
+    assert row_status(["1", "f", "-", "-", "issue 6 (in progress)"]) is None
     rows = index_rows((root / "derivations" / "README.md").read_text(encoding="utf-8"))
+    assert len(rows) > 250, len(rows)
     statuses = [row_status(cells) for _, cells in rows]
     summary = ", ".join(f"{k}: {statuses.count(k)}" for k in sorted(set(statuses), key=str))
-    return CheckResult(statuses.count(None) + (len(rows) == 0), 0, note=f"{len(rows)} index rows ({summary})")
+    bad = [line for line, cells in rows if len(cells) != 5 or row_status(cells) is None]
+    return CheckResult(len(bad), 0, note=f"{len(rows)} index rows ({summary}); without a status: {bad or 'none'}")
 
 
 @_in_checkout("errata_entries_have_a_test_or_a_reason")
 def _(root):
-    entries = errata_entries((root / "derivations" / "ERRATA.md").read_text(encoding="utf-8"))
-    bad = [n for n, field in entries if not (any(c.name for c in citations(field, "")) or field.startswith("none ("))]
+    """Each `### E<n>` entry of ERRATA.md has a **Test:** field that cites an existing test or starts with `none (`
+    and a reason; entries are numbered E1, E2, … without gaps, and the summary table lists each one."""
+    text = (root / "derivations" / "ERRATA.md").read_text(encoding="utf-8")
+    entries = errata_entries(text)
+    numbers = [int(n[1:]) for n, _ in entries]
+    assert sorted(numbers) == list(range(1, len(numbers) + 1)), numbers
+    summary = text[text.index("## Summary") : text.index("## 000_")]
+    assert all(f"| E{n} |" in summary for n in numbers), "an erratum missing from the summary table"
+    names = defined_tests(root)
+    bad = []
+    for number, field in entries:
+        cites = [c for c in citations(field, number) if c.name]
+        if not (cites or field.startswith("none (")) or missing(cites, names):
+            bad.append(number)
     return CheckResult(
-        len(bad) + (len(entries) == 0), 0, note=f"{len(entries)} errata; without a test or a reason: {bad or 'none'}"
+        len(bad) + (len(entries) == 0),
+        0,
+        note=f"{len(entries)} errata; without a (real) test or a reason: {bad or 'none'}",
     )
