@@ -11,11 +11,11 @@ from ._langevin import langevin_mcmc as langevin_mcmc
 from ._langevin import langevin_update as langevin_update
 from ._ode import ode_sample as ode_sample
 from ._ode import ode_sample_scipy as ode_sample_scipy
+from ._options import ODE_SOLVERS as ODE_SOLVERS
+from ._options import SDE_SOLVERS as SDE_SOLVERS
 from ._options import as_corrector as as_corrector
 from ._options import as_predictor as as_predictor
 from ._options import as_solver as as_solver
-from ._options import ODE_SOLVERS as ODE_SOLVERS
-from ._options import SDE_SOLVERS as SDE_SOLVERS
 from ._pc import pc_sample as pc_sample
 from ._predictors import AbstractPredictor as AbstractPredictor
 from ._predictors import Ancestral as Ancestral

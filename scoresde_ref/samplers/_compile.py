@@ -17,6 +17,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._validation import check
+
+
+def check_sampler_inputs(owner: str, sde, x_T, eps=None):
+    """The eager checks every sampler makes at its boundary: `x_T` a batch `(n, d)`, and `eps` in $(0, T)$
+    (returned, or the `eqx.error_if` that checks it when traced)."""
+    if x_T.ndim != 2:
+        raise ValueError(f"{owner}: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
+    if eps is None:
+        return None
+    return check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
+
 
 def traced_floats(tree):
     """`tree` with every Python `float` leaf as a weakly typed JAX scalar (a traced, not a static, argument)."""

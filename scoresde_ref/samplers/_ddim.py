@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from .._custom_types import Batch, Key, ScoreFn
 from .._validation import check
 from ..sde._vp import VPSDE
-from ._compile import compiled
+from ._compile import check_sampler_inputs, compiled
 from ._result import SampleResult
 
 
@@ -31,8 +31,7 @@ def ddim_sample(
     """
     if not isinstance(sde, VPSDE):
         raise ValueError(f"ddim_sample: DDIM needs a VPSDE (m_t² + σ_t² = 1); got {type(sde).__name__}")
-    if x_T.ndim != 2:
-        raise ValueError(f"ddim_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
+    check_sampler_inputs("ddim_sample", sde, x_T)
     if int(n_steps) < 1:
         raise ValueError(f"ddim_sample: n_steps must be >= 1; got {n_steps}")
     if eta != 0.0 and key is None:

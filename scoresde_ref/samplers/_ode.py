@@ -11,10 +11,9 @@ import numpy as np
 import scipy.integrate
 
 from .._custom_types import Batch, ScoreFn
-from ..sde._reverse import probability_flow_drift
 from ..sde._base import AbstractSDE
-from .._validation import check
-from ._compile import compiled, traced_floats
+from ..sde._reverse import probability_flow_drift
+from ._compile import check_sampler_inputs, compiled, traced_floats
 from ._options import ODE_SOLVERS, as_solver
 from ._result import SampleResult
 
@@ -59,9 +58,7 @@ def ode_sample(
     (each one evaluation of `score_fn` per example), counting rejected steps.
     """
     solver, info = as_solver(solver, ODE_SOLVERS, "ode_sample")
-    if x_T.ndim != 2:
-        raise ValueError(f"ode_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
-    eps = check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), "ode_sample: eps must lie in (0, T)")
+    eps = check_sampler_inputs("ode_sample", sde, x_T, eps)
     if n_steps is None:
         if not info.flag:
             raise ValueError(f"ode_sample: solver {type(solver).__name__} has no error estimate here; pass n_steps")

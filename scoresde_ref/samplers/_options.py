@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import diffrax
 
-from ._correctors import AbstractCorrector, AnnealedLangevinCorrector, LangevinCorrector, SNR_NORMS
+from ._correctors import SNR_NORMS, AbstractCorrector, AnnealedLangevinCorrector, LangevinCorrector
 from ._predictors import AbstractPredictor, Ancestral, EulerMaruyama, ReverseDiffusion
 
 PREDICTORS = {"euler_maruyama": EulerMaruyama, "reverse_diffusion": ReverseDiffusion, "ancestral": Ancestral}

@@ -8,10 +8,9 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
-from .._validation import check
 from ..chains._discretize import discretize
 from ..sde._base import AbstractSDE
-from ._compile import compiled
+from ._compile import check_sampler_inputs, compiled
 from ._correctors import AbstractCorrector
 from ._options import _choice, as_corrector, as_predictor
 from ._predictors import AbstractPredictor
@@ -118,9 +117,7 @@ def pc_sample(
     with a corrector, $N$ without. Memory is $O(n d)$ unless `trajectory`.
     """
     predictor, corrector = pc_options("pc_sample", n_steps, predictor, corrector, snr, corrector_steps, snr_norm, order)
-    if x_T.ndim != 2:
-        raise ValueError(f"pc_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
-    eps = check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), "pc_sample: eps must lie in (0, T)")
+    eps = check_sampler_inputs("pc_sample", sde, x_T, eps)
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
     x, path = _pc_sample(key, sde, score_fn, x_T, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, trajectory)
     nfe = int(n_steps) * (1 + (corrector.n_steps if corrector is not None else 0))

@@ -14,10 +14,9 @@ import jax.numpy as jnp
 import lineax
 
 from .._custom_types import Batch, Key, ScoreFn
-from ..sde._reverse import TimeReversedSDE
 from ..sde._base import AbstractSDE
-from .._validation import check
-from ._compile import compiled
+from ..sde._reverse import TimeReversedSDE
+from ._compile import check_sampler_inputs, compiled
 from ._options import SDE_SOLVERS, as_solver
 from ._result import SampleResult
 
@@ -41,11 +40,9 @@ def sde_sample(
     **Returns** a `SampleResult` `(x_eps, nfe)` with `nfe` the score evaluations per example.
     """
     solver, info = as_solver(solver, SDE_SOLVERS, "sde_sample")
-    if x_T.ndim != 2:
-        raise ValueError(f"sde_sample: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
     if int(n_steps) < 1:
         raise ValueError(f"sde_sample: n_steps must be >= 1; got {n_steps}")
-    eps = check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), "sde_sample: eps must lie in (0, T)")
+    eps = check_sampler_inputs("sde_sample", sde, x_T, eps)
     x = _sde_sample(key, sde, score_fn, x_T, eps, solver, int(n_steps), info.flag)
     return SampleResult(x, info.per_step * int(n_steps))
 
