@@ -15,13 +15,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._base import AbstractChain, check_index, check_n_steps
-from ._ddpm import DDPMChain
-from ._smld import SMLDChain
 from .._custom_types import Scalar, Vector
 from ..sde._base import AbstractSDE
 from ..sde._ve import VESDE
 from ..sde._vp import VPSDE
+from ._base import AbstractChain, check_index, check_n_steps
+from ._ddpm import DDPMChain
+from ._smld import SMLDChain
 
 _METHODS = ("reference", "euler_maruyama")
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ._base import AbstractChain, check_n_steps, check_schedule
 from .._custom_types import Array, Scalar, Vector
+from ._base import AbstractChain, check_n_steps, check_schedule
 
 
 class OUChain(AbstractChain):

@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from ._base import AbstractChain, check_n_steps, check_schedule
 from .._custom_types import Array, Scalar, Vector
 from .._validation import check
+from ._base import AbstractChain, check_n_steps, check_schedule
 
 
 class SMLDChain(AbstractChain):
