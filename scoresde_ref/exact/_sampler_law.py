@@ -14,10 +14,10 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
+from .._jit_boundary import compiled
 from ..chains._discretize import discretize
 from ..distributions._gaussian import Gaussian
 from ..distributions._marginal import marginal
-from ..samplers._compile import compiled
 from ..samplers._ode import batch_velocity
 from ..samplers._options import ODE_SOLVERS, as_solver
 from ..samplers._pc import pc_options, pc_scan, uses_discretization
@@ -42,10 +42,10 @@ def _affine(step, x):
 
 def affine_gaussian_update(step, mean, cov):
     r"""The law of one update `step(x, z) -> (x_next, x_mean)`, affine in $(x, z)$:
-    $x_{\text{mean}} = M x + v$, $x_{\text{next}} = x_{\text{mean}} + C z$, for $x \sim \mathcal N(\text{mean}, \text{cov})$, $z \sim \mathcal N(0, I)$
-    independent. $M$, $v$, $C$ are read off the sampler's own step (forward-mode derivatives, exact for
-    an affine map). **Returns** `(M mean + v, M cov Mᵀ, C Cᵀ)`: the law of $x_{\text{mean}}$ and the covariance
-    of the noise not yet added.
+    $x_{\text{mean}} = M x + v$, $x_{\text{next}} = x_{\text{mean}} + C z$, for
+    $x \sim \mathcal N(\text{mean}, \text{cov})$, $z \sim \mathcal N(0, I)$ independent. $M$, $v$, $C$ are read off
+    the sampler's own step (forward-mode derivatives, exact for an affine map). **Returns**
+    `(M mean + v, M cov Mᵀ, C Cᵀ)`: the law of $x_{\text{mean}}$ and the covariance of the noise not yet added.
     """
     zero = jnp.zeros_like(mean)
     M, v = _affine(lambda y: step(y, zero)[1], mean)
@@ -87,7 +87,9 @@ def pc_sampler_moments(
     `denoise` leaves out); every update is `affine_gaussian_update` of the sampler's `step(..., z)`.
     `project(mean, cov, pending, t) -> (mean, cov, pending)` is the law of `pc_sample`'s
     `project` hook (an affine-Gaussian map, applied at the same points; `Replacement.law`)."""
-    predictor, corrector = pc_options("pc_sampler_law", n_steps, predictor, corrector, snr, corrector_steps, None, order)
+    predictor, corrector = pc_options(
+        "pc_sampler_law", n_steps, predictor, corrector, snr, corrector_steps, None, order
+    )
     if corrector is not None and not corrector.linear_gaussian:
         raise ValueError("pc_sampler_law: corrector must be None or 'ald' (the only linear-Gaussian ones)")
     if start not in ("exact", "prior"):
@@ -119,7 +121,9 @@ def _pc_sampler_moments(sde, dist, eps, disc, predictor, corrector, project, n_s
 
     init = (p_T.mean, p_T.cov, jnp.zeros_like(p_T.cov))
     correct = None if corrector is None else correct
-    (mean, cov, pending), _ = pc_scan(predict, correct, init, T=sde.T, h=h, n_steps=n_steps, order=order, dtype=p_T.mean.dtype)
+    (mean, cov, pending), _ = pc_scan(
+        predict, correct, init, T=sde.T, h=h, n_steps=n_steps, order=order, dtype=p_T.mean.dtype
+    )
     if not denoise:
         cov = cov + pending
     return mean, 0.5 * (cov + cov.T)

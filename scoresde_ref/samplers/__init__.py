@@ -1,7 +1,7 @@
 """Samplers: predictor and corrector objects, the predictor-corrector sampler, the probability-flow ODE sampler,
 diffrax SDE solvers, DDIM and (annealed) Langevin dynamics; one result type, `SampleResult`."""
 
-from ._compile import compiled as compiled
+
 from ._correctors import AbstractCorrector as AbstractCorrector
 from ._correctors import AnnealedLangevinCorrector as AnnealedLangevinCorrector
 from ._correctors import LangevinCorrector as LangevinCorrector

@@ -59,7 +59,8 @@ class AbstractCorrector(eqx.Module):
         """$\\epsilon$ of one update, a scalar or `(n, 1)`, from the scores `grad` and the noise `z` of the batch."""
 
     def step(self, sde, score_fn, x: Batch, t, i, disc, z: Batch) -> tuple[Batch, Batch]:
-        """One update $x \\leftarrow x + \\epsilon s(x, t) + \\sqrt{2\\epsilon}\\,z$ of the batch with the noise `z` given: `(x, x_mean)`."""
+        """One update $x \\leftarrow x + \\epsilon s(x, t) + \\sqrt{2\\epsilon}\\,z$ of the batch with the noise `z`
+        given: `(x, x_mean)`."""
         grad = jax.vmap(score_fn, (0, None))(x, t)
         return langevin_update(x, grad, self.step_size(sde, grad, z, t, i, disc), z)
 

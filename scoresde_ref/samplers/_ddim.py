@@ -14,14 +14,22 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
+from .._jit_boundary import compiled
 from .._validation import check
 from ..sde._vp import VPSDE
-from ._compile import check_sampler_inputs, compiled
+from ._boundary import check_sampler_inputs
 from ._result import SampleResult
 
 
 def ddim_sample(
-    sde: VPSDE, score_fn: ScoreFn, x_T: Batch, *, n_steps: int, eps: float = 1e-3, eta: float = 0.0, key: Key | None = None
+    sde: VPSDE,
+    score_fn: ScoreFn,
+    x_T: Batch,
+    *,
+    n_steps: int,
+    eps: float = 1e-3,
+    eta: float = 0.0,
+    key: Key | None = None,
 ) -> SampleResult:
     r"""DDIM sampling on the grid $t_k = T - k(T - \epsilon)/N$, $k = 0, \dots, N$ (see module doc).
 

@@ -5,13 +5,14 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Key, Vector
+from .._jit_boundary import compiled
 from .._validation import check
-from ._compile import compiled
 from ._result import SampleResult
 
 
 def langevin_update(x, grad, step_size, z):
-    r"""One Langevin update with the noise given: $x_{\text{mean}} = x + \epsilon\,\nabla\log p(x)$, $x' = x_{\text{mean}} + \sqrt{2\epsilon}\,z$.
+    r"""One Langevin update with the noise given: $x_{\text{mean}} = x + \epsilon\,\nabla\log p(x)$,
+    $x' = x_{\text{mean}} + \sqrt{2\epsilon}\,z$.
 
     `grad` the score at `x`, `step_size` $\epsilon$ (broadcasting against `x`). **Returns** `(x', x_mean)`.
     The one formula of the Langevin step: `langevin_mcmc` and the PC correctors call it.
@@ -24,7 +25,8 @@ def langevin_mcmc(key: Key, score_fn, x0: Vector, *, step_size, n_steps: int, tr
     r"""$x_{k+1} = x_k + \epsilon\,\nabla\log p(x_k) + \sqrt{2\epsilon}\,z_k$ for one example; `score_fn(x)`.
 
     $z_k$ = `jax.random.normal(fold_in(key, k))`. Returns $x_{n}$ (and the path $x_1, \dots, x_n$ if
-    `trajectory`). Exact only as $\epsilon \to 0$, $n\epsilon \to \infty$ (unadjusted Langevin; its bias is $O(\epsilon)$).
+    `trajectory`). Exact only as $\epsilon \to 0$, $n\epsilon \to \infty$ (unadjusted Langevin; its bias is
+    $O(\epsilon)$).
     """
     step_size = check(step_size, jnp.asarray(step_size) > 0, "langevin_mcmc: step_size must be > 0")
 
@@ -45,7 +47,11 @@ def annealed_langevin_sample(key: Key, score_fn, sigmas: Array, x0: Vector, *, e
     **Returns** a `SampleResult`: `x` $= x_1^M$ for the one example `x0`, `nfe` $= N M$. Compiled once per
     shape and `n_steps_each` (new `sigmas`, `eps`, keys and starts reuse it).
     """
-    sigmas = check(sigmas, jnp.all(jnp.diff(sigmas) > 0) & (sigmas[0] > 0), "annealed_langevin_sample: sigmas must be positive and increasing")
+    sigmas = check(
+        sigmas,
+        jnp.all(jnp.diff(sigmas) > 0) & (sigmas[0] > 0),
+        "annealed_langevin_sample: sigmas must be positive and increasing",
+    )
     x = _annealed_langevin(key, score_fn, sigmas, x0, eps, n_steps_each)
     return SampleResult(x, sigmas.shape[0] * int(n_steps_each))
 
@@ -55,7 +61,9 @@ def _annealed_langevin(key, score_fn, sigmas, x0, eps, n_steps_each):
     def level(x, k):
         sigma = sigmas[::-1][k]
         alpha = eps * sigma**2 / sigmas[0] ** 2
-        x = langevin_mcmc(jax.random.fold_in(key, k), lambda y: score_fn(y, sigma), x, step_size=alpha, n_steps=n_steps_each)
+        x = langevin_mcmc(
+            jax.random.fold_in(key, k), lambda y: score_fn(y, sigma), x, step_size=alpha, n_steps=n_steps_each
+        )
         return x, None
 
     return jax.lax.scan(level, x0, jnp.arange(sigmas.shape[0]))[0]

@@ -11,9 +11,10 @@ import numpy as np
 import scipy.integrate
 
 from .._custom_types import Batch, ScoreFn
+from .._jit_boundary import compiled, floats_as_arrays
 from ..sde._base import AbstractSDE
 from ..sde._reverse import probability_flow_drift
-from ._compile import check_sampler_inputs, compiled, traced_floats
+from ._boundary import check_sampler_inputs
 from ._options import ODE_SOLVERS, as_solver
 from ._result import SampleResult
 
@@ -52,7 +53,7 @@ def ode_sample(
     order the tests measure. The solver table is `samplers/_options.py: ODE_SOLVERS`.
 
     **Compiled** once per shape, solver and `n_steps`: new `x_T`, `eps`, tolerances, SDE parameters
-    or `exact_score` numbers reuse it (`samplers/_compile.py`).
+    or `exact_score` numbers reuse it (`_jit_boundary.py`).
 
     **Returns** a `SampleResult` `(x_eps, nfe)`, with `nfe` the number of evaluations of the velocity
     (each one evaluation of `score_fn` per example), counting rejected steps.
@@ -64,7 +65,9 @@ def ode_sample(
             raise ValueError(f"ode_sample: solver {type(solver).__name__} has no error estimate here; pass n_steps")
     elif int(n_steps) < 1:
         raise ValueError(f"ode_sample: n_steps must be >= 1; got {n_steps}")
-    x, steps = _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, None if n_steps is None else int(n_steps), max_steps)
+    x, steps = _ode_sample(
+        sde, score_fn, x_T, eps, rtol, atol, solver, None if n_steps is None else int(n_steps), max_steps
+    )
     return SampleResult(x, info.at_start + info.per_step * steps)
 
 
@@ -119,6 +122,8 @@ def ode_sample_scipy(sde: AbstractSDE, score_fn: ScoreFn, x_T, *, eps=1e-3, rtol
     **Returns** a `SampleResult` `(x_eps, nfe)` as NumPy, `nfe` = scipy's `nfev`. The velocity is compiled
     once per shape (new SDE parameters or `exact_score` numbers reuse it).
     """
-    sde, score_fn = traced_floats((sde, score_fn))
+    sde, score_fn = floats_as_arrays((sde, score_fn))
     fun = lambda t, x: _jit_velocity(sde, score_fn, t, x)  # noqa: E731
-    return SampleResult(*solve_ivp_jax(fun, (sde.T, eps), x_T, rtol=rtol, atol=atol, method=method, owner="ode_sample_scipy"))
+    return SampleResult(
+        *solve_ivp_jax(fun, (sde.T, eps), x_T, rtol=rtol, atol=atol, method=method, owner="ode_sample_scipy")
+    )

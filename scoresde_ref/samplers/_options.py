@@ -5,8 +5,10 @@ sampler maps them here, and accepts the objects themselves as well:
 
 | option | strings | objects |
 |---|---|---|
-| predictor | `"euler_maruyama"`, `"reverse_diffusion"`, `"ancestral"` | `EulerMaruyama()`, `ReverseDiffusion()`, `Ancestral()` |
-| corrector | `None`, `"langevin"`, `"ald"` | `LangevinCorrector(snr, n_steps, norm)`, `AnnealedLangevinCorrector(snr, n_steps)` |
+| predictor | `"euler_maruyama"`, `"reverse_diffusion"` | `EulerMaruyama()`, `ReverseDiffusion()` |
+| | `"ancestral"` | `Ancestral()` |
+| corrector | `None`, `"langevin"` | `None`, `LangevinCorrector(snr, n_steps, norm)` |
+| | `"ald"` | `AnnealedLangevinCorrector(snr, n_steps)` |
 | ODE solver | `"tsit5"`, `"dopri5"`, `"dopri8"`, `"heun"`, `"euler"` | the diffrax solver (`diffrax.Tsit5()`, ...) |
 | SDE solver | `"euler"`, `"heun"`, `"milstein"`, `"shark"`, `"sra1"` | the diffrax solver (`diffrax.ShARK()`, ...) |
 
@@ -31,14 +33,17 @@ def _choice(value, allowed, name, owner):
 
 
 def as_predictor(predictor, owner: str = "pc_sample") -> AbstractPredictor:
-    """`"euler_maruyama"` -> `EulerMaruyama()`, `"reverse_diffusion"` -> `ReverseDiffusion()`, `"ancestral"` -> `Ancestral()`; objects pass."""
+    """`"euler_maruyama"` -> `EulerMaruyama()`, `"reverse_diffusion"` -> `ReverseDiffusion()`, `"ancestral"` ->
+    `Ancestral()`; objects pass."""
     if isinstance(predictor, AbstractPredictor):
         return predictor
     _choice(predictor, PREDICTORS, "predictor", owner)
     return PREDICTORS[predictor]()
 
 
-def as_corrector(corrector, *, snr=None, n_steps=None, snr_norm=None, owner: str = "pc_sample") -> AbstractCorrector | None:
+def as_corrector(
+    corrector, *, snr=None, n_steps=None, snr_norm=None, owner: str = "pc_sample"
+) -> AbstractCorrector | None:
     """`None` -> `None`; `"langevin"` -> `LangevinCorrector(snr, n_steps, snr_norm)`; `"ald"` ->
     `AnnealedLangevinCorrector(snr, n_steps)` (defaults `snr = 0.16`, `n_steps = 1`, `snr_norm = "batch"`);
     objects pass. `snr_norm` is refused where it means nothing (`"ald"`, an object), and so are `snr` and
@@ -100,4 +105,6 @@ def as_solver(solver, table: dict, owner: str) -> tuple[diffrax.AbstractSolver, 
     for info in table.values():
         if type(solver) is info.cls:
             return solver, info
-    raise ValueError(f"{owner}: solver must be one of {tuple(table)} or an instance of those diffrax solvers; got {solver!r}")
+    raise ValueError(
+        f"{owner}: solver must be one of {tuple(table)} or an instance of those diffrax solvers; got {solver!r}"
+    )

@@ -8,9 +8,10 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
+from .._jit_boundary import compiled
 from ..chains._discretize import discretize
 from ..sde._base import AbstractSDE
-from ._compile import check_sampler_inputs, compiled
+from ._boundary import check_sampler_inputs
 from ._correctors import AbstractCorrector
 from ._options import _choice, as_corrector, as_predictor
 from ._predictors import AbstractPredictor
@@ -110,7 +111,7 @@ def pc_sample(
 
     **Compiled** once per shape and static configuration (`n_steps`, the option types, `order`, `denoise`,
     `trajectory`): new keys, `x_T`, `eps`, `snr`, SDE parameters or `exact_score` numbers reuse the
-    compilation (`samplers/_compile.py`; a score function should be an `eqx.Module` or the same function).
+    compilation (`_jit_boundary.py`; a score function should be an `eqx.Module` or the same function).
 
     **Returns** a `SampleResult` `(x_eps, nfe)` — with the `path` `(N, n, d)` after each step if
     `trajectory`, so that it unpacks as `(x_eps, nfe, path)` — where `nfe` $= N(1 + \text{corrector\_steps})$
@@ -119,7 +120,9 @@ def pc_sample(
     predictor, corrector = pc_options("pc_sample", n_steps, predictor, corrector, snr, corrector_steps, snr_norm, order)
     eps = check_sampler_inputs("pc_sample", sde, x_T, eps)
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
-    x, path = _pc_sample(key, sde, score_fn, x_T, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, trajectory)
+    x, path = _pc_sample(
+        key, sde, score_fn, x_T, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, trajectory
+    )
     nfe = int(n_steps) * (1 + (corrector.n_steps if corrector is not None else 0))
     return SampleResult(x, nfe, path)
 
@@ -148,5 +151,7 @@ def _pc_sample(key, sde, score_fn, x_T, eps, disc, predictor, corrector, project
 
     record = (lambda s: s[1] if denoise else s[0]) if trajectory else None
     correct = None if corrector is None else correct
-    (x, x_mean), path = pc_scan(predict, correct, (x_T, x_T), T=sde.T, h=h, n_steps=n_steps, order=order, dtype=x_T.dtype, record=record)
+    (x, x_mean), path = pc_scan(
+        predict, correct, (x_T, x_T), T=sde.T, h=h, n_steps=n_steps, order=order, dtype=x_T.dtype, record=record
+    )
     return (x_mean if denoise else x), path

@@ -33,7 +33,9 @@ class AbstractPredictor(eqx.Module):
     uses_discretization: ClassVar[bool]
 
     @abc.abstractmethod
-    def mean_and_std(self, sde, score_fn, x: Vector, t, h, i, disc: AbstractDiscretization | None) -> tuple[Vector, Scalar]:
+    def mean_and_std(
+        self, sde, score_fn, x: Vector, t, h, i, disc: AbstractDiscretization | None
+    ) -> tuple[Vector, Scalar]:
         """`(x_mean, noise_std)` of the step from `t` to `t - h` at chain index `i`."""
 
     def step(self, sde, score_fn, x: Vector, t, h, i, disc, z: Vector) -> tuple[Vector, Vector]:
@@ -43,7 +45,8 @@ class AbstractPredictor(eqx.Module):
 
 
 class EulerMaruyama(AbstractPredictor):
-    r"""$x \leftarrow x - [f(x,t) - g(t)^2 s(x,t)]\,h + g(t)\sqrt h\,z$ (Euler–Maruyama on the reverse SDE, $dt = -h$). Weak order 1."""
+    r"""$x \leftarrow x - [f(x,t) - g(t)^2 s(x,t)]\,h + g(t)\sqrt h\,z$ (Euler–Maruyama on the reverse SDE,
+    $dt = -h$). Weak order 1."""
 
     weak_order: ClassVar[float] = 1.0
     uses_discretization: ClassVar[bool] = False
@@ -53,7 +56,8 @@ class EulerMaruyama(AbstractPredictor):
 
 
 class ReverseDiffusion(AbstractPredictor):
-    r"""$x_{i-1} = x_i - f_i(x_i) + G_i^2\,s(x_i, t) + G_i z$, the reverse of `discretize`'s step $i$ (000 §3.1). Weak order 1."""
+    r"""$x_{i-1} = x_i - f_i(x_i) + G_i^2\,s(x_i, t) + G_i z$, the reverse of `discretize`'s step $i$ (000 §3.1).
+    Weak order 1."""
 
     weak_order: ClassVar[float] = 1.0
     uses_discretization: ClassVar[bool] = True
@@ -79,5 +83,7 @@ class Ancestral(AbstractPredictor):
 
     def mean_and_std(self, sde, score_fn, x, t, h, i, disc):
         if not isinstance(disc, AbstractChainDiscretization):
-            raise ValueError(f"ancestral sampling is defined for VESDE (SMLD) and VPSDE (DDPM); got {type(sde).__name__}")
+            raise ValueError(
+                f"ancestral sampling is defined for VESDE (SMLD) and VPSDE (DDPM); got {type(sde).__name__}"
+            )
         return disc.chain_as(jnp.result_type(x)).reverse_kernel(x, i, lambda y, _: score_fn(y, t))

@@ -14,9 +14,10 @@ import jax.numpy as jnp
 import lineax
 
 from .._custom_types import Batch, Key, ScoreFn
+from .._jit_boundary import compiled
 from ..sde._base import AbstractSDE
 from ..sde._reverse import TimeReversedSDE
-from ._compile import check_sampler_inputs, compiled
+from ._boundary import check_sampler_inputs
 from ._options import SDE_SOLVERS, as_solver
 from ._result import SampleResult
 
@@ -75,7 +76,8 @@ def _sde_sample(key, sde, score_fn, x_T, eps, solver, n_steps, levy):
 def rk1_003_step(drift, diffusion, w, t, dt, dW):
     r"""The order-1 Runge–Kutta (derivative-free Milstein) step of 003 §6.2, for diagonal noise:
 
-    $w' = w + a(w,t)\Delta t + b(w,t)\Delta W + \tfrac12[b(\hat w, t) - b(w, t)](\Delta W^2 - \Delta t)/\sqrt{\Delta t}$,
+    $w' = w + a(w,t)\Delta t + b(w,t)\Delta W +
+    \tfrac12[b(\hat w, t) - b(w, t)](\Delta W^2 - \Delta t)/\sqrt{\Delta t}$,
     $\hat w = w + b(w,t)\sqrt{\Delta t}$ (the document's formula is garbled; derivations/ERRATA.md E38).
     For additive noise $b(w, t) = b(t)$ the bracket is exactly zero: the step *is* Euler–Maruyama.
     """
