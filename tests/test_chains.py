@@ -29,16 +29,6 @@ def _chains():
     }
 
 
-def _numpy_recursion(chain):
-    """m_i = a_i m_{i-1}, s_i² = a_i² s_{i-1}² + b_i², a host loop in numpy float64."""
-    a, b = map(np.asarray, chain.coefficients())
-    m, v = [1.0], [0.0]
-    for ai, bi in zip(a, b):
-        m.append(ai * m[-1])
-        v.append(ai**2 * v[-1] + bi**2)
-    return np.array(m), np.sqrt(np.array(v))
-
-
 def test_documents_closed_forms():
     """The documents' kernels, term by term: DDPM (000 app. B) N(√ᾱ_i x0, (1-ᾱ_i) I) with ᾱ_i = ∏(1-β_j);
     SMLD (000 eq. (6)) N(x0, σ_i² I); OU (001 "Denoising Score matching") m_k = (1-γ)^k,

@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 import scoresde_ref as sr
 from scoresde_ref.exact._chain_limits import fit_order
 
-ORDER_TOL = 0.15
-
 
 def test_fit_order_recovers_known_slopes():
     """fit_order on exact power laws (and a constant) gives their order: the measuring stick is right."""
@@ -58,7 +56,8 @@ def _ddpm_log_gap(beta_min, beta_max):
 @given(st.floats(0.01, 5.0), st.floats(0.1, 50.0))
 def test_ddpm_kernel_within_derived_bound(beta_min, delta):
     """DDPMChain.linear vs VPSDE at t_i = i/N: -B(t_i) - log ᾱ_i = -R_i + Σ_{j≤i}[-log(1-β_j) - β_j] with the exact
-    Riemann gap R_i = B(t_i) - Σ_{j≤i} β_j = Δβ i(N-i)/(2N²(N-1)) and β²/2 ≤ -log(1-β) - β ≤ β²/(2(1-β)) (derivations/chains.md §DDPM).
+    Riemann gap R_i = B(t_i) - Σ_{j≤i} β_j = Δβ i(N-i)/(2N²(N-1)) and β²/2 ≤ -log(1-β) - β ≤ β²/(2(1-β))
+    (derivations/chains.md §DDPM).
     The bound is two-sided and O(1/N). Planted bug caught: β̄ sampled at i/N (R_i changes sign) or a
     ᾱ without log1p (the float64 rounding of 1 - β is within; a cumprod of β is not)."""
     gap, lower, upper = _ddpm_log_gap(jnp.asarray(beta_min), jnp.asarray(beta_min + delta))

@@ -12,14 +12,6 @@ import scoresde_ref as sr
 from scoresde_ref.examples import documents_gmm_1d, gaussian_2d
 
 
-def _fit_order(ns, errors):
-    return float(np.polyfit(np.log(ns), np.log(errors), 1)[0])
-
-
-def _law_error(law, target):
-    return float(jnp.max(jnp.abs(law.mean - target.mean)) + jnp.max(jnp.abs(law.cov - target.cov)))
-
-
 def test_euler_maruyama_step_matrix_is_the_derived_one():
     """One EM step on Gaussian data is x' = M x + v + g√h z with M = (1 − a h) I − h g² Σ_t⁻¹, v = h g² Σ_t⁻¹ μ_t
     (derivations/samplers.md); the law recursion reads M off the step, so compare both."""

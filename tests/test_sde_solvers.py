@@ -7,6 +7,7 @@ import pytest
 import scipy.stats
 
 import scoresde_ref as sr
+from helpers import fit_order
 from scoresde_ref.examples import documents_gmm_1d, gaussian_2d
 
 
@@ -83,7 +84,7 @@ def test_rk1_003_strong_order_one_on_multiplicative_noise(getkey):
     rk = lambda x, dw, dt: sr.rk1_003_step(a, b, x, 0.0, dt, dw)  # noqa: E731
     em = lambda x, dw, dt: x + a(x, 0.0) * dt + b(x, 0.0) * dw  # noqa: E731
     ns = [16, 32, 64, 128]
-    slope = lambda step: -np.polyfit(np.log(ns), np.log([float(jnp.mean(jnp.abs(solve(step, n) - exact))) for n in ns]), 1)[0]  # noqa: E731
+    slope = lambda step: fit_order(ns, [float(jnp.mean(jnp.abs(solve(step, n) - exact))) for n in ns])  # noqa: E731
     assert abs(slope(rk) - 1.0) < 0.15
     assert abs(slope(em) - 0.5) < 0.15
 
@@ -99,7 +100,7 @@ def test_ddim_weak_order_one():
         M, v = jax.jacfwd(f)(p_T.mean), f(jnp.zeros(2))
         mean, cov = M @ p_T.mean + v, M @ p_T.cov @ M.T
         errors.append(float(jnp.max(jnp.abs(mean - target.mean)) + jnp.max(jnp.abs(cov - target.cov))))
-    assert abs(-np.polyfit(np.log(ns), np.log(errors), 1)[0] - 1.0) < 0.15
+    assert abs(fit_order(ns, errors) - 1.0) < 0.15
 
 
 def test_ddim_stochastic_samples_the_documents_gmm(getkey):

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import scoresde_ref as sr
+from scoresde_ref.exact import fit_order
 from scoresde_ref.examples import documents_gmm_1d
 
 from ._registry import CheckResult, register, register_figure, save_figure
@@ -159,7 +160,7 @@ def _():
     wrong limit ODE, e.g. ½g² for g² in its mean equation (the recursion's error then stalls at O(1))."""
     limit, _, laws = _replacement()
     errors = [float(jnp.abs(mean[1] - limit.mean[0]) + jnp.abs(cov[1, 1] - limit.cov[0, 0])) for mean, cov in laws]
-    slope = -float(np.polyfit(np.log(_REPLACEMENT_NS), np.log(errors), 1)[0])
+    slope = fit_order(_REPLACEMENT_NS, errors)
     assert abs(slope - 1.0) < 0.15, slope
     return CheckResult(
         errors[-1],
