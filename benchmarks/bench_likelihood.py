@@ -76,7 +76,11 @@ def time_vs_d(dims, batch, repeat):
         row["time_ratio_exact_over_hutchinson"] = row["exact"]["run_s"] / row["hutchinson"]["run_s"]
         row["jvps_per_evaluation"] = {"exact": d, "hutchinson": 1}
         rows.append(row)
-        print(f"d = {d:4d}: exact {row['exact']['run_s']:.4f} s, hutchinson {row['hutchinson']['run_s']:.4f} s, ratio {row['time_ratio_exact_over_hutchinson']:.2f}", flush=True)
+        print(
+            f"d = {d:4d}: exact {row['exact']['run_s']:.4f} s, hutchinson {row['hutchinson']['run_s']:.4f} s, "
+            f"ratio {row['time_ratio_exact_over_hutchinson']:.2f}",
+            flush=True,
+        )
     return {
         "batch": batch,
         "sde": "VP(0.1, 20)",
@@ -86,7 +90,10 @@ def time_vs_d(dims, batch, repeat):
         "eps": EPS,
         "probe": "rademacher, one per integration",
         "prior": "exact p_T (the error is the solver's only)",
-        "note": "for diagonal data the Rademacher estimate is exact (A = ∫J dt is diagonal), so both errors are solver errors",
+        "note": (
+            "for diagonal data the Rademacher estimate is exact (A = ∫J dt is diagonal), "
+            "so both errors are solver errors"
+        ),
         "rows": rows,
     }
 
@@ -99,7 +106,9 @@ def ours_vs_scipy(batch, tolerances):
     closed_form = np.asarray(jax.vmap(p_eps.log_prob)(xs))
     out = []
     for tol in tolerances:
-        ours = eqx.filter_jit(jax.vmap(lambda x, tol=tol: sr.log_likelihood(sde, score, x, eps=EPS, rtol=tol, atol=tol, prior=p_T)))
+        ours = eqx.filter_jit(
+            jax.vmap(lambda x, tol=tol: sr.log_likelihood(sde, score, x, eps=EPS, rtol=tol, atol=tol, prior=p_T))
+        )
         first, best = timed(lambda x, ours=ours: ours(x)[0], xs, repeat=2)
         log_p, nfe = ours(xs)
         sr.log_likelihood_scipy(sde, score, xs, eps=EPS, rtol=tol, atol=tol, prior=p_T)  # compiles the velocity once
@@ -126,7 +135,11 @@ def ours_vs_scipy(batch, tolerances):
                 "time_ratio_scipy_over_ours": scipy_s / best,
             }
         )
-        print(f"tol {tol:g}: ours {best:.4f} s (NFE {float(jnp.mean(nfe)):.0f}/example), scipy {scipy_s:.4f} s (NFE {nfe_sp})", flush=True)
+        print(
+            f"tol {tol:g}: ours {best:.4f} s (NFE {float(jnp.mean(nfe)):.0f}/example), "
+            f"scipy {scipy_s:.4f} s (NFE {nfe_sp})",
+            flush=True,
+        )
     return {"batch": batch, "sde": "VP(0.1, 20)", "data": "gmm_2d()", "prior": "exact p_T", "eps": EPS, "rows": out}
 
 
@@ -153,7 +166,10 @@ def eager_calls():
     }
     out = {name: {"first_s": a, "second_s": b, "ratio_second_over_first": b / a} for name, (a, b) in rows.items()}
     for name, row in out.items():
-        print(f"{name}: first {row['first_s']:.3f} s, second {row['second_s']:.4f} s ({100 * row['ratio_second_over_first']:.2f} %)")
+        print(
+            f"{name}: first {row['first_s']:.3f} s, second {row['second_s']:.4f} s "
+            f"({100 * row['ratio_second_over_first']:.2f} %)"
+        )
     return {"note": "second call: new key, data, eps, SDE parameter values and exact_score, same shapes", **out}
 
 

@@ -48,8 +48,19 @@ def timed(fn, *args, repeat=3):
 def environment():
     """The machine and library versions, recorded in every benchmark's JSON."""
     return {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(), "jax_devices": [str(d) for d in jax.devices()]},
-        "versions": {"jax": jax.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "diffrax": diffrax.__version__, "equinox": eqx.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "jax_devices": [str(d) for d in jax.devices()],
+        },
+        "versions": {
+            "jax": jax.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "diffrax": diffrax.__version__,
+            "equinox": eqx.__version__,
+        },
     }
 
 
@@ -135,7 +146,9 @@ def em_benchmarks(n, n_steps, eps, repeat):
         diffusion = lambda u, y, args: lineax.DiagonalLinearOperator(rev.diffusion(u) * jnp.ones_like(y))  # noqa: E731
         bm = diffrax.VirtualBrownianTree(0.0, sde.T - eps, tol=h / 2, shape=(x.size,), key=key)
         terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diffusion, bm))
-        sol = diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, sde.T - eps, dt0=h, y0=x.reshape(-1), max_steps=n_steps + 1)
+        sol = diffrax.diffeqsolve(
+            terms, diffrax.Euler(), 0.0, sde.T - eps, dt0=h, y0=x.reshape(-1), max_steps=n_steps + 1
+        )
         return sol.ys[-1]
 
     results["diffrax_default"] = timed(diffrax_default, key, x_T, repeat=1)
@@ -172,7 +185,11 @@ def ode_benchmarks(n, rtol, atol):
         "atol": atol,
         "batch": n,
         "ours_diffrax_tsit5": {"nfe": int(nfe), "compile_and_first_run_s": first, "run_s": best},
-        "scipy_rk45": {"nfe": int(nfe_sp), "run_s": scipy_s, "note": "velocity jit-compiled once beforehand; time is scipy's loop + host transfers"},
+        "scipy_rk45": {
+            "nfe": int(nfe_sp),
+            "run_s": scipy_s,
+            "note": "velocity jit-compiled once beforehand; time is scipy's loop + host transfers",
+        },
         "time_ratio_scipy_over_ours": scipy_s / best,
         "max_abs_difference_of_outputs": float(np.max(np.abs(x_ours - x_sp))),
     }
@@ -207,7 +224,13 @@ def main():
     n, n_steps = (4096, 100) if args.quick else (65_536, 1_000)
     result = {
         **environment(),
-        "reverse_em": {"batch": n, "d": 2, "n_steps": n_steps, "dtype": "float64", **em_benchmarks(n, n_steps, 1e-3, repeat=2 if args.quick else 3)},
+        "reverse_em": {
+            "batch": n,
+            "d": 2,
+            "n_steps": n_steps,
+            "dtype": "float64",
+            **em_benchmarks(n, n_steps, 1e-3, repeat=2 if args.quick else 3),
+        },
         "probability_flow_ode": ode_benchmarks(1024 if args.quick else 4096, 1e-5, 1e-5),
         "second_eager_call": second_call_benchmarks(),
     }

@@ -82,7 +82,8 @@ def quadratic_form(fn: VectorFn, x: Vector, v: Vector) -> Scalar:
 
 
 def hutchinson_divergence(key: Key, fn: VectorFn, x: Vector, *, probe: str = "rademacher") -> Scalar:
-    """One-probe Hutchinson estimate $v^\\top (\\partial f/\\partial x)\\, v$ (one JVP), unbiased for $\\nabla\\cdot f(x)$."""
+    """One-probe Hutchinson estimate $v^\\top (\\partial f/\\partial x)\\, v$ (one JVP), unbiased for
+    $\\nabla\\cdot f(x)$."""
     return quadratic_form(fn, x, sample_probe(key, x.shape, probe, jnp.result_type(x)))
 
 
@@ -112,7 +113,8 @@ class AbstractDivergence(eqx.Module):
 
     @abc.abstractmethod
     def value_and_divergence(self, fn: VectorFn, x: Vector, probes: Array | None) -> tuple[Vector, Array]:
-        """`(f(x), estimate)`: the trace (a scalar), or the `(n_probes,)` one-probe estimates of `probes` `(n_probes, d)`."""
+        """`(f(x), estimate)`: the trace (a scalar), or the `(n_probes,)` one-probe estimates of `probes`
+        `(n_probes, d)`."""
 
 
 class ExactDivergence(AbstractDivergence):
@@ -169,7 +171,9 @@ def as_divergence(
     if isinstance(divergence, AbstractDivergence):
         return divergence
     if divergence not in DIVERGENCES:
-        raise ValueError(f"{owner}: divergence must be one of {DIVERGENCES} or an AbstractDivergence; got {divergence!r}")
+        raise ValueError(
+            f"{owner}: divergence must be one of {DIVERGENCES} or an AbstractDivergence; got {divergence!r}"
+        )
     check_probe(probe, owner)
     if divergence == "exact":
         return ExactDivergence()

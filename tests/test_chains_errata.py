@@ -55,10 +55,11 @@ def test_002_ddpm_objective_sums_to_T_not_infinity():
 
 
 def test_001_linear_step_schedule_is_smallest_at_the_data_end():
-    """001 "Ornstein-Uhlenbeck y discretización" (L906) cites Song et al. (2020b) for γ_k = γ_min + (γ_max - γ_min)(N-k)/N,
-    largest at the data end k = 0. The VP SDE of Song et al. is the OU process run on the clock τ = B(t)/2
-    (checked exactly below), so its chain has γ_k ≈ β(k/N)/(2N): smallest at k = 0 (OUChain.linear). At
-    k = N/4 that chain's kernel is within O(1/N) of the VP kernel at t = 1/4; the document's is O(1) away."""
+    """001 "Ornstein-Uhlenbeck y discretización" (L906) cites Song et al. (2020b) for
+    γ_k = γ_min + (γ_max - γ_min)(N-k)/N, largest at the data end k = 0. The VP SDE of Song et al. is the OU process
+    run on the clock τ = B(t)/2 (checked exactly below), so its chain has γ_k ≈ β(k/N)/(2N): smallest at k = 0
+    (OUChain.linear). At k = N/4 that chain's kernel is within O(1/N) of the VP kernel at t = 1/4; the document's is
+    O(1) away."""
     vp, ou = sr.VPSDE(0.1, 20.0), sr.OUSDE(1.0, 2**0.5, T=20.0)
     for t in [0.1, 0.25, 1.0]:
         np.testing.assert_allclose(ou.kernel(vp.integrated_beta(t) / 2), vp.kernel(t), rtol=1e-13)
@@ -137,7 +138,7 @@ def test_002_vp_chain_square_roots_cover_the_coefficients_only():
     z = jax.random.normal(jax.random.key(0), (200_000, 1))
     for x in [-1.0, 4.0]:
         doc = jnp.sqrt((1 - beta) * x) + jnp.sqrt(beta * z)
-        ours = jax.vmap(lambda zz: chain.step(jnp.array([x]), i, zz))(z)
+        ours = jax.vmap(lambda zz, x=x: chain.step(jnp.array([x]), i, zz))(z)
         np.testing.assert_allclose(ours, np.sqrt(1 - beta) * x + np.sqrt(beta) * z, rtol=1e-13)
         assert float(jnp.mean(jnp.isnan(doc))) > 0.4  # the roots of negative numbers
     doc = jnp.sqrt((1 - beta) * 4.0) + jnp.sqrt(beta * jnp.abs(z))  # even on the real branch

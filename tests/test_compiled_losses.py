@@ -32,7 +32,9 @@ def _problem(beta_min, beta_max, shift, seed):
 ENTRY_POINTS = {
     "dsm_loss": lambda sde, score, x0, key, eps: sr.dsm_loss(key, sde, score, x0, eps=eps, weighting="g2"),
     "ism_loss": lambda sde, score, x0, key, eps: sr.ism_loss(key, sde, score, x0, eps=eps, divergence="hutchinson"),
-    "sliced_score_matching_loss": lambda sde, score, x0, key, eps: sr.sliced_score_matching_loss(key, sde, score, x0, eps=eps),
+    "sliced_score_matching_loss": lambda sde, score, x0, key, eps: sr.sliced_score_matching_loss(
+        key, sde, score, x0, eps=eps
+    ),
     "fisher_loss": lambda sde, score, x0, key, eps: sr.fisher_loss(
         key, sde, sr.AffineScore(A, B), x0, eps=eps, target_score_fn=score, time_sampling="stratified"
     ),
@@ -75,7 +77,10 @@ def test_strings_and_objects_give_the_same_bits(getkey):
         (dict(objective="ism"), dict(objective=L.ISM())),
         (dict(objective="ism", divergence="exact"), dict(objective=L.ISM(L.ExactDivergence()))),
         (dict(objective="ism", divergence="hutchinson"), dict(objective=L.ISM(L.Hutchinson("rademacher")))),
-        (dict(objective="ism", divergence="hutchinson", probe="gaussian"), dict(objective=L.ISM(L.Hutchinson("gaussian")))),
+        (
+            dict(objective="ism", divergence="hutchinson", probe="gaussian"),
+            dict(objective=L.ISM(L.Hutchinson("gaussian"))),
+        ),
         (dict(objective="ism", divergence=L.Hutchinson("gaussian")), dict(objective=L.ISM(L.Hutchinson("gaussian")))),
         (dict(objective="sliced"), dict(objective=L.SlicedScoreMatching("rademacher"))),
         (dict(objective="sliced", probe="gaussian"), dict(objective=L.SlicedScoreMatching())),
@@ -88,9 +93,15 @@ def test_strings_and_objects_give_the_same_bits(getkey):
     ]
     for strings, objects in pairs:
         np.testing.assert_array_equal(
-            sr.loss_terms(key, sde, model, x0, **strings), sr.loss_terms(key, sde, model, x0, **objects), err_msg=str(strings)
+            sr.loss_terms(key, sde, model, x0, **strings),
+            sr.loss_terms(key, sde, model, x0, **objects),
+            err_msg=str(strings),
         )
-    for name, weighting in [("sigma2", L.SigmaSquaredWeighting()), ("g2", L.LikelihoodWeighting()), ("uniform", L.UnitWeighting())]:
+    for name, weighting in [
+        ("sigma2", L.SigmaSquaredWeighting()),
+        ("g2", L.LikelihoodWeighting()),
+        ("uniform", L.UnitWeighting()),
+    ]:
         assert float(sr.loss_weight(sde, 0.4, name)) == float(weighting(sde, 0.4))
     np.testing.assert_array_equal(sr.ism_loss(key, sde, model, x0, divergence="hutchinson", probe="gaussian"),
                                   sr.ism_loss(key, sde, model, x0, divergence=L.Hutchinson("gaussian")))
@@ -98,7 +109,8 @@ def test_strings_and_objects_give_the_same_bits(getkey):
     for name, sampler in [("uniform", L.UniformTimes()), ("stratified", L.StratifiedTimes())]:
         np.testing.assert_array_equal(sr.mean_and_stderr(values, method=name), sampler.mean_and_stderr(values))
         np.testing.assert_array_equal(
-            sr.sample_times(key, 16, 1.0, eps=1e-3, method=name), sr.sample_times(key, 16, 1.0, eps=1e-3, method=sampler)
+            sr.sample_times(key, 16, 1.0, eps=1e-3, method=name),
+            sr.sample_times(key, 16, 1.0, eps=1e-3, method=sampler),
         )
     x = x0[0]
     for strings, estimator in [
@@ -146,7 +158,9 @@ def test_key_driven_terms_are_the_noise_given_terms(options):
     np.testing.assert_array_equal(z, jax.random.normal(key_z, x0.shape))
     probe = options.get("probe", "rademacher")
     if options["objective"] == "sliced" or options.get("divergence") == "hutchinson":
-        np.testing.assert_array_equal(probes, jax.vmap(lambda k: sr.sample_probe(k, (d,), probe))(jax.random.split(key_v, n)))
+        np.testing.assert_array_equal(
+            probes, jax.vmap(lambda k: sr.sample_probe(k, (d,), probe))(jax.random.split(key_v, n))
+        )
     else:
         assert probes is None
 
@@ -181,7 +195,10 @@ def test_option_objects_validate_their_fields(getkey):
         (lambda: L.loss_terms_at(sde, score, x0, 0.3, jnp.zeros((n, d)), jnp.zeros((n, d))), "no probes"),
         (lambda: L.loss_terms_at(sde, score, x0, 0.3, jnp.zeros((n, d + 1))), "z must have the shape"),
         (lambda: L.ncsn_terms_at(score, x0, SIGMAS, jnp.zeros((n, d))), r"\(n, N, d\)"),
-        (lambda: sr.log_likelihood(sde, score, x0[0], divergence="hutchinson", probes=jnp.zeros((2, d))), "probes must have shape"),
+        (
+            lambda: sr.log_likelihood(sde, score, x0[0], divergence="hutchinson", probes=jnp.zeros((2, d))),
+            "probes must have shape",
+        ),
         (lambda: sr.dsm_loss(getkey(), sde, score, x0, time_sampling="halton"), "UniformTimes|stratified"),
     ]
     for fn, message in cases:

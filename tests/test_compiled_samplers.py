@@ -41,13 +41,29 @@ def _inputs(v: int):
     base = gaussian_2d()
     dist = sr.Gaussian(base.mean + v, base.cov * (1 + v))
     x_T = sde.prior_sample(jax.random.key(10 + v), (8, 2))
-    return dict(key=jax.random.key(v), sde=sde, dist=dist, score=sr.exact_score(sde, dist), x_T=x_T, eps=1e-3 * (1 + v), snr=0.16 + 0.01 * v)
+    return dict(
+        key=jax.random.key(v),
+        sde=sde,
+        dist=dist,
+        score=sr.exact_score(sde, dist),
+        x_T=x_T,
+        eps=1e-3 * (1 + v),
+        snr=0.16 + 0.01 * v,
+    )
 
 
 SAMPLERS = {
     "pc_em": lambda a: sr.pc_sample(a["key"], a["sde"], a["score"], a["x_T"], n_steps=30, eps=a["eps"]),
     "pc_rd_langevin": lambda a: sr.pc_sample(
-        a["key"], a["sde"], a["score"], a["x_T"], n_steps=30, eps=a["eps"], predictor="reverse_diffusion", corrector="langevin", snr=a["snr"]
+        a["key"],
+        a["sde"],
+        a["score"],
+        a["x_T"],
+        n_steps=30,
+        eps=a["eps"],
+        predictor="reverse_diffusion",
+        corrector="langevin",
+        snr=a["snr"],
     ),
     "pc_ancestral_ald_objects_trajectory": lambda a: sr.pc_sample(
         a["key"], a["sde"], a["score"], a["x_T"], n_steps=30, eps=a["eps"], predictor=Ancestral(),
@@ -56,15 +72,36 @@ SAMPLERS = {
     "ode_adaptive": lambda a: sr.ode_sample(a["sde"], a["score"], a["x_T"], eps=a["eps"]),
     "ode_heun": lambda a: sr.ode_sample(a["sde"], a["score"], a["x_T"], eps=a["eps"], solver="heun", n_steps=20),
     "ode_scipy": lambda a: sr.ode_sample_scipy(a["sde"], a["score"], a["x_T"], eps=a["eps"]),
-    "sde_shark": lambda a: sr.sde_sample(a["key"], a["sde"], a["score"], a["x_T"], n_steps=10, eps=a["eps"], solver="shark"),
-    "ddim_eta": lambda a: sr.ddim_sample(a["sde"], a["score"], a["x_T"], n_steps=10, eps=a["eps"], eta=0.5 + 0.1 * float(a["eps"] > 1e-3), key=a["key"]),
-    "annealed_langevin": lambda a: sr.annealed_langevin_sample(
-        a["key"], _NoisedScore(a["dist"]), jnp.geomspace(0.01, 1.0, 5) * (1 + a["eps"]), a["x_T"][0], eps=a["eps"], n_steps_each=3
+    "sde_shark": lambda a: sr.sde_sample(
+        a["key"], a["sde"], a["score"], a["x_T"], n_steps=10, eps=a["eps"], solver="shark"
     ),
-    "impute": lambda a: sr.impute_sample(a["key"], a["sde"], a["score"], a["x_T"], a["dist"].mean, MASK, n_steps=30, eps=a["eps"]),
-    "pc_sampler_law": lambda a: sr.pc_sampler_law(a["sde"], a["dist"], n_steps=30, eps=a["eps"], corrector="ald", snr=a["snr"]),
+    "ddim_eta": lambda a: sr.ddim_sample(
+        a["sde"],
+        a["score"],
+        a["x_T"],
+        n_steps=10,
+        eps=a["eps"],
+        eta=0.5 + 0.1 * float(a["eps"] > 1e-3),
+        key=a["key"],
+    ),
+    "annealed_langevin": lambda a: sr.annealed_langevin_sample(
+        a["key"],
+        _NoisedScore(a["dist"]),
+        jnp.geomspace(0.01, 1.0, 5) * (1 + a["eps"]),
+        a["x_T"][0],
+        eps=a["eps"],
+        n_steps_each=3,
+    ),
+    "impute": lambda a: sr.impute_sample(
+        a["key"], a["sde"], a["score"], a["x_T"], a["dist"].mean, MASK, n_steps=30, eps=a["eps"]
+    ),
+    "pc_sampler_law": lambda a: sr.pc_sampler_law(
+        a["sde"], a["dist"], n_steps=30, eps=a["eps"], corrector="ald", snr=a["snr"]
+    ),
     "ode_sampler_law": lambda a: sr.ode_sampler_law(a["sde"], a["dist"], n_steps=20, eps=a["eps"]),
-    "impute_sampler_law": lambda a: sr.impute_sampler_law(a["sde"], a["dist"], a["dist"].mean, MASK, n_steps=30, eps=a["eps"]),
+    "impute_sampler_law": lambda a: sr.impute_sampler_law(
+        a["sde"], a["dist"], a["dist"].mean, MASK, n_steps=30, eps=a["eps"]
+    ),
 }
 
 
@@ -94,12 +131,17 @@ def test_string_options_are_the_objects_bit_for_bit():
     pairs = [
         (dict(predictor="reverse_diffusion", corrector="langevin", snr=0.2, corrector_steps=2, snr_norm="per_example"),
          dict(predictor=ReverseDiffusion(), corrector=LangevinCorrector(0.2, 2, "per_example"))),
-        (dict(predictor="ancestral", corrector="ald", snr=0.3), dict(predictor=Ancestral(), corrector=AnnealedLangevinCorrector(0.3))),
+        (
+            dict(predictor="ancestral", corrector="ald", snr=0.3),
+            dict(predictor=Ancestral(), corrector=AnnealedLangevinCorrector(0.3)),
+        ),
         (dict(predictor="euler_maruyama"), dict(predictor=EulerMaruyama())),
     ]
     for strings, objects in pairs:
         np.testing.assert_array_equal(run(**strings), run(**objects))
-    assert not np.array_equal(run(**pairs[0][0]), run(predictor=ReverseDiffusion(), corrector=LangevinCorrector(0.2, 2)))
+    assert not np.array_equal(
+        run(**pairs[0][0]), run(predictor=ReverseDiffusion(), corrector=LangevinCorrector(0.2, 2))
+    )
     ode = lambda s: sr.ode_sample(a["sde"], a["score"], a["x_T"], solver=s)[0]  # noqa: E731
     np.testing.assert_array_equal(ode("dopri5"), ode(diffrax.Dopri5()))
     sde = lambda s: sr.sde_sample(a["key"], a["sde"], a["score"], a["x_T"], n_steps=10, solver=s)[0]  # noqa: E731
@@ -118,7 +160,9 @@ def test_pc_sample_is_its_steps_with_the_documented_noise():
     score = sr.exact_score(sde, a["dist"])
     n_steps, eps, key, x = 3, 1e-2, jax.random.key(5), a["x_T"]
     predictor, corrector = ReverseDiffusion(), AnnealedLangevinCorrector(0.2, 2)
-    out, nfe = sr.pc_sample(key, sde, score, x, n_steps=n_steps, eps=eps, predictor=predictor, corrector=corrector, denoise=False)
+    out, nfe = sr.pc_sample(
+        key, sde, score, x, n_steps=n_steps, eps=eps, predictor=predictor, corrector=corrector, denoise=False
+    )
     disc, h = sr.discretize(sde, n_steps), (sde.T - eps) / n_steps
     for k in range(n_steps):
         t, i = sde.T - k * h, n_steps - k
@@ -137,7 +181,9 @@ def test_denoise_without_corrector_in_predictor_first_order():
     Planted bug caught (the sampler before issue 12): an empty corrector overwrote `x_mean` by `x`, so
     `denoise` had no effect in this order."""
     a = _inputs(0)
-    run = lambda d: sr.pc_sample(a["key"], a["sde"], a["score"], a["x_T"], n_steps=30, order="predictor_first", denoise=d)[0]  # noqa: E731
+    run = lambda d: sr.pc_sample(  # noqa: E731
+        a["key"], a["sde"], a["score"], a["x_T"], n_steps=30, order="predictor_first", denoise=d
+    )[0]
     gap = float(jnp.max(jnp.abs(run(True) - run(False))))
     h = (1.0 - 1e-3) / 30
     assert gap > 0.1 * float(a["sde"].diffusion(1e-3 + h)) * np.sqrt(h)
@@ -187,7 +233,9 @@ def test_one_result_type_unpacks_as_the_tuples_did():
         sr.ode_sample_scipy(a["sde"], a["score"], a["x_T"]),
         sr.sde_sample(a["key"], a["sde"], a["score"], a["x_T"], n_steps=5),
         sr.ddim_sample(a["sde"], a["score"], a["x_T"], n_steps=5),
-        sr.annealed_langevin_sample(a["key"], lambda x, s: x, jnp.array([0.1, 1.0]), a["x_T"][0], eps=1e-3, n_steps_each=2),
+        sr.annealed_langevin_sample(
+            a["key"], lambda x, s: x, jnp.array([0.1, 1.0]), a["x_T"][0], eps=1e-3, n_steps_each=2
+        ),
         sr.impute_sample(a["key"], a["sde"], a["score"], a["x_T"], a["dist"].mean, MASK, n_steps=30),
     ]
     for res in others:

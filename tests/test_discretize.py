@@ -11,8 +11,8 @@ N = 500
 
 
 def _assert_is_chain(disc, chain, form, rtol_a, rtol_b, rtol_path):
-    """disc is of type `form` (dispatch by type, not by string), its linear coefficients (1 + f_i(1), G_i) are the chain's (a_i, b_i), and both give
-    the same path from the same key."""
+    """disc is of type `form` (dispatch by type, not by string), its linear coefficients (1 + f_i(1), G_i) are the
+    chain's (a_i, b_i), and both give the same path from the same key."""
     assert type(disc) is form
     f, g = jax.vmap(lambda i: disc(jnp.ones(1), i))(jnp.arange(1, disc.n_steps + 1))
     a_c, b_c = chain.coefficients()
@@ -29,14 +29,26 @@ def test_ve_reference_form_is_the_smld_chain():
     # G: both chains use the exact step ratio (expm1 route); their sigmas come from exp(linspace) vs σ(t'_i),
     # which differ by a few ulps, so G agrees to ~1e-13.
     _assert_is_chain(
-        sr.discretize(sr.VESDE(0.01, 50.0), N), sr.SMLDChain.geometric(N, 0.01, 50.0), sr.chains.SMLDDiscretization, 0, 1e-11, 1e-11
+        sr.discretize(sr.VESDE(0.01, 50.0), N),
+        sr.SMLDChain.geometric(N, 0.01, 50.0),
+        sr.chains.SMLDDiscretization,
+        0,
+        1e-11,
+        1e-11,
     )
 
 
 def test_vp_reference_form_is_the_ddpm_chain():
     """discretize(VPSDE, N): f = (√(1-β_i) - 1) x, G = √β_i, β_i = β((i-1)/(N-1))/N: DDPMChain.linear(N).
     Planted bug caught: f = -β_i x/2 (the Euler–Maruyama drift, an O(β²) per-step difference)."""
-    _assert_is_chain(sr.discretize(sr.VPSDE(0.1, 20.0), N), sr.DDPMChain.linear(N, 0.1, 20.0), sr.chains.DDPMDiscretization, 1e-14, 1e-14, 1e-12)
+    _assert_is_chain(
+        sr.discretize(sr.VPSDE(0.1, 20.0), N),
+        sr.DDPMChain.linear(N, 0.1, 20.0),
+        sr.chains.DDPMDiscretization,
+        1e-14,
+        1e-14,
+        1e-12,
+    )
 
 
 def test_euler_maruyama_of_ou_is_the_autoregressive_chain():

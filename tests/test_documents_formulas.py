@@ -16,7 +16,9 @@ def test_001_reverse_ou_euler_maruyama_is_the_slides_recursion():
     y = jnp.array([0.7, -1.3])
     for k in [0, 37, 99]:
         t = (n - k) * gamma
-        mean, std = sr.samplers.EulerMaruyama().mean_and_std(sde, score, y, jnp.asarray(t), jnp.asarray(gamma), n - k, None)
+        mean, std = sr.samplers.EulerMaruyama().mean_and_std(
+            sde, score, y, jnp.asarray(t), jnp.asarray(gamma), n - k, None
+        )
         slides = y + gamma * (y + 2 * score(y, t))
         np.testing.assert_allclose(mean, slides, rtol=1e-14)
         np.testing.assert_allclose(std, np.sqrt(2 * gamma), rtol=1e-14)
@@ -25,10 +27,16 @@ def test_001_reverse_ou_euler_maruyama_is_the_slides_recursion():
 
 def test_002_ou_with_a_mean_reverts_to_it():
     """002 "Example: 1-dim Ornstein-Uhlenbeck process" (L303): dx = θ(μ − x)dt + σ dw is the affine SDE a = −θ, b = θμ;
-    its kernel (quadrature route, forward_sdes.md §2) is N(e^{−θt}x_0 + μ(1 − e^{−θt}), σ²(1 − e^{−2θt})/(2θ)), i.e. OUSDE's
-    kernel shifted by μ(1 − e^{−θt}). Planted bug: the offset μ e^{−θt} (the mean solved with the wrong initial value)."""
+    its kernel (quadrature route, forward_sdes.md §2) is N(e^{−θt}x_0 + μ(1 − e^{−θt}), σ²(1 − e^{−2θt})/(2θ)),
+    i.e. OUSDE's kernel shifted by μ(1 − e^{−θt}). Planted bug: the offset μ e^{−θt} (the mean solved with the wrong
+    initial value)."""
     theta, sigma, mu = 1.5, 0.8, jnp.array([2.0, -1.0])
-    sde = sr.AffineSDE(lambda t: -theta * jnp.ones_like(t), lambda t: theta * mu * jnp.ones_like(t), lambda t: sigma * jnp.ones_like(t), T=3.0)
+    sde = sr.AffineSDE(
+        lambda t: -theta * jnp.ones_like(t),
+        lambda t: theta * mu * jnp.ones_like(t),
+        lambda t: sigma * jnp.ones_like(t),
+        T=3.0,
+    )
     ou = sr.OUSDE(theta, sigma, T=3.0)
     for t in [0.1, 1.0, 3.0]:
         np.testing.assert_allclose(sde.kernel(t), ou.kernel(t), rtol=1e-12)

@@ -54,7 +54,11 @@ def test_langevin_mcmc_stationary_law_has_order_eps_bias(getkey):
     lam, V = np.linalg.eigh(np.asarray(target.cov))
     stationary = (V * (lam / (1 - step / (2 * lam)))) @ V.T
     keys = jax.random.split(getkey(), N_CHAINS)
-    run = jax.jit(jax.vmap(lambda k: sr.langevin_mcmc(k, target.score, jnp.zeros(2), step_size=step, n_steps=400, trajectory=True)))
+    run = jax.jit(
+        jax.vmap(
+            lambda k: sr.langevin_mcmc(k, target.score, jnp.zeros(2), step_size=step, n_steps=400, trajectory=True)
+        )
+    )
     xs, path = run(keys)
     assert path.shape == (N_CHAINS, 400, 2)
     np.testing.assert_array_equal(path[:, -1], xs)
@@ -92,5 +96,10 @@ def test_langevin_validation():
         sr.langevin_mcmc(jax.random.key(0), target.score, jnp.zeros(2), step_size=0.0, n_steps=3)
     with pytest.raises(ValueError, match="sigmas"):
         sr.annealed_langevin_sample(
-            jax.random.key(0), lambda x, s: target.score(x), jnp.array([1.0, 0.5]), jnp.zeros(2), eps=1e-3, n_steps_each=2
+            jax.random.key(0),
+            lambda x, s: target.score(x),
+            jnp.array([1.0, 0.5]),
+            jnp.zeros(2),
+            eps=1e-3,
+            n_steps_each=2,
         )

@@ -35,7 +35,11 @@ def oracle_log_p(sde, dist, xs, eps):
 
 
 @settings(max_examples=5)
-@given(sde=st.sampled_from(["VE", "VP", "subVP"]).flatmap(lambda n: sde_params[n]), log10_eps=st.floats(-5.0, -1.0), seed=st.integers(0, 2**31 - 1))
+@given(
+    sde=st.sampled_from(["VE", "VP", "subVP"]).flatmap(lambda n: sde_params[n]),
+    log10_eps=st.floats(-5.0, -1.0),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_exact_on_drawn_sdes_and_eps(sde, log10_eps, seed):
     """The same identity for drawn SDE parameters (VE σ_max/σ_min up to 1e4, VP/sub-VP β up to 35) and
     eps ∈ [1e-5, 0.1], GMM data: |error| ≤ 100·tol·(1 + |log p|) (local control is relative, so the
@@ -60,9 +64,15 @@ def test_scipy_rk45_route_agrees_with_diffrax(getkey):
     log_p, nfe = sr.log_likelihood_scipy(sde, score, xs, rtol=TOL, atol=TOL, prior=p_T)
     assert np.max(np.abs(log_p - closed_form)) <= 1e-6 and nfe > 0
     key = getkey()
-    hutch, _ = sr.log_likelihood_scipy(sde, score, xs, rtol=TOL, atol=TOL, prior=p_T, divergence="hutchinson", key=key, n_probes=3)
+    hutch, _ = sr.log_likelihood_scipy(
+        sde, score, xs, rtol=TOL, atol=TOL, prior=p_T, divergence="hutchinson", key=key, n_probes=3
+    )
     run = eqx.filter_jit(
-        jax.vmap(lambda x, k: sr.log_likelihood(sde, score, x, rtol=TOL, atol=TOL, prior=p_T, divergence="hutchinson", key=k, n_probes=3)[0])
+        jax.vmap(
+            lambda x, k: sr.log_likelihood(
+                sde, score, x, rtol=TOL, atol=TOL, prior=p_T, divergence="hutchinson", key=k, n_probes=3
+            )[0]
+        )
     )
     np.testing.assert_allclose(hutch, run(xs, jax.random.split(key, len(xs))), atol=1e-6, rtol=0)
 

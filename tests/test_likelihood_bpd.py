@@ -29,7 +29,9 @@ def _discrete_log_mass(k, mu, sigma, data_range):
     survival functions on the right of μ)."""
     a, w = _cell_edges(np.asarray(k, float), data_range)
     za, zb = (a - mu) / sigma, (a + w - mu) / sigma
-    mass = np.where(za > 0, scipy.stats.norm.sf(za) - scipy.stats.norm.sf(zb), scipy.stats.norm.cdf(zb) - scipy.stats.norm.cdf(za))
+    mass = np.where(
+        za > 0, scipy.stats.norm.sf(za) - scipy.stats.norm.sf(zb), scipy.stats.norm.cdf(zb) - scipy.stats.norm.cdf(za)
+    )
     return float(np.sum(np.log(mass)))
 
 
@@ -70,7 +72,11 @@ def test_dequantised_bpd_bounds_the_discrete_bpd(name, getkey):
     assert 0.0 <= float(expected) - discrete_bpd <= 1e-3
 
 
-@given(k=st.lists(st.integers(0, 255), min_size=1, max_size=4), width=st.floats(0.05, 0.5), name=st.sampled_from(sorted(RANGES)))
+@given(
+    k=st.lists(st.integers(0, 255), min_size=1, max_size=4),
+    width=st.floats(0.05, 0.5),
+    name=st.sampled_from(sorted(RANGES)),
+)
 def test_jensen_gap_is_nonnegative_and_small(k, width, name):
     """For any 8-bit k and σ = width × range: −log2 P(k)/d ≤ the dequantised bpd (closed form), with a gap
     below 0.05 bits. The gap per coordinate is log E_u e^h − E_u h for h = log p over the cell: about

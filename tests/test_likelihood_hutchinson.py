@@ -29,7 +29,16 @@ def rotated_gaussian(d: int) -> sr.Gaussian:
 def probe_channels(sde, dist, x, key, probe, n_probes):
     """All `n_probes` one-probe estimates of ∫∇·f̃ dt along the one (probe-independent) path from x."""
     run = sr.log_likelihood_details(
-        sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=key, probe=probe, n_probes=n_probes
+        sde,
+        sr.exact_score(sde, dist),
+        x,
+        eps=EPS,
+        rtol=TOL,
+        atol=TOL,
+        divergence="hutchinson",
+        key=key,
+        probe=probe,
+        n_probes=n_probes,
     )
     return run.delta_logp_probes, run.delta_logp
 
@@ -48,7 +57,16 @@ def test_reference_convention_is_unbiased_on_mixture_data(probe, getkey):
     run = eqx.filter_jit(
         jax.vmap(
             lambda k: sr.log_likelihood(
-                sde, sr.exact_score(sde, dist), x, eps=EPS, rtol=TOL, atol=TOL, divergence="hutchinson", key=k, probe=probe, prior=p_T
+                sde,
+                sr.exact_score(sde, dist),
+                x,
+                eps=EPS,
+                rtol=TOL,
+                atol=TOL,
+                divergence="hutchinson",
+                key=k,
+                probe=probe,
+                prior=p_T,
             )[0]
         )
     )

@@ -239,7 +239,9 @@ def test_parameterisations_exact(getkey):
     for x in xt[:5]:
         post_mean = sr.posterior(sde, dist, x, t).mean
         np.testing.assert_allclose(sr.x0_from_score(sde, true)(x, t), post_mean, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(sr.eps_from_score(sde, true)(x, t), (x - m * post_mean - c) / s, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            sr.eps_from_score(sde, true)(x, t), (x - m * post_mean - c) / s, rtol=1e-9, atol=1e-12
+        )
 
 
 def _gaussian_level_fisher(dist, mean_coeff, std):
@@ -267,7 +269,13 @@ def test_ncsn_and_ddpm_losses_of_the_exact_score(getkey):
         float(s**2 * (sr.expected_sq_norm(dist, A, B) + jnp.sum((s * A + jnp.eye(2) / s) ** 2))) for s in sigmas
     )
     ddpm_affine = sum(
-        float((1 - a) * (sr.expected_sq_norm(dist, jnp.sqrt(a) * A, B) + jnp.sum((jnp.sqrt(1 - a) * A + jnp.eye(2) / jnp.sqrt(1 - a)) ** 2)))
+        float(
+            (1 - a)
+            * (
+                sr.expected_sq_norm(dist, jnp.sqrt(a) * A, B)
+                + jnp.sum((jnp.sqrt(1 - a) * A + jnp.eye(2) / jnp.sqrt(1 - a)) ** 2)
+            )
+        )
         for a in abar
     )
     for terms, exact in [

@@ -33,7 +33,9 @@ def test_likelihood_weighting_bound_holds(sde_name):
     and breaks the inequality. (Dropping the ½ of the score term would keep the inequality true;
     test_score_term_and_kl_against_scipy pins that term's value.)"""
     sde, dist = SDES[sde_name](), gaussian_2d()
-    sides = jax.jit(jax.vmap(lambda delta: sr.likelihood_weighting_bound(sde, dist, _perturbed(sde, dist, delta))))(DELTAS)
+    sides = jax.jit(
+        jax.vmap(lambda delta: sr.likelihood_weighting_bound(sde, dist, _perturbed(sde, dist, delta)))
+    )(DELTAS)
     assert jnp.all(sides["gap"] >= -1e-9), sides
     assert jnp.all(sides["kl_data_model"][1:] > 0)
     assert jnp.all(jnp.diff(sides["bound"]) > 0)
@@ -61,7 +63,9 @@ def test_reverse_output_law_against_closed_form():
 
     dist = gaussian_2d()
     for sde in [sr.VPSDE(), sr.SubVPSDE()]:
-        back = jax.jit(lambda sde: sr.reverse_sde_output(sde, sr.exact_score_coeffs(sde, dist), sr.marginal(sde, dist, sde.T)))(sde)
+        back = jax.jit(
+            lambda sde: sr.reverse_sde_output(sde, sr.exact_score_coeffs(sde, dist), sr.marginal(sde, dist, sde.T))
+        )(sde)
         np.testing.assert_allclose(back.mean, dist.mean, atol=1e-10)
         np.testing.assert_allclose(back.cov, dist.cov, atol=1e-10)
 

@@ -4,6 +4,7 @@
 from collections.abc import Callable
 
 import jax.numpy as jnp
+from jaxtyping import ArrayLike, Float
 
 from .._custom_types import Array, Scalar, Vector
 from ._base import AbstractChain, check_n_steps, check_schedule
@@ -47,7 +48,8 @@ class DDPMChain(AbstractChain):
     @classmethod
     def cosine(cls, n_steps: int, s=0.008, max_beta=0.999) -> "DDPMChain":
         r"""Nichol & Dhariwal (2021): $\beta_i = \min(1 - \bar\alpha(i/N)/\bar\alpha((i-1)/N), \beta_{\max})$
-        with $\bar\alpha(t) = f(t)/f(0)$, $f(t) = \cos^2\!\big(\tfrac{t + s}{1 + s}\tfrac{\pi}{2}\big)$ (see `cosine_alpha_bar`).
+        with $\bar\alpha(t) = f(t)/f(0)$, $f(t) = \cos^2\!\big(\tfrac{t + s}{1 + s}\tfrac{\pi}{2}\big)$
+        (see `cosine_alpha_bar`).
         Without the clip, $\bar\alpha_i = \bar\alpha(i/N)$ exactly (the product telescopes).
         """
         n_steps = check_n_steps(n_steps, "DDPMChain.cosine", 1)
@@ -81,7 +83,8 @@ class DDPMChain(AbstractChain):
         return jnp.exp(0.5 * log_ab), jnp.sqrt(-jnp.expm1(log_ab))
 
     def drift_coefficients(self) -> Array:
-        r"""$\sqrt{1 - \beta_i} - 1 = \mathrm{expm1}(\tfrac12\mathrm{log1p}(-\beta_i))$ (accurate for small $\beta_i$)."""
+        r"""$\sqrt{1 - \beta_i} - 1 = \mathrm{expm1}(\tfrac12\mathrm{log1p}(-\beta_i))$ (accurate for small
+        $\beta_i$)."""
         return jnp.expm1(0.5 * jnp.log1p(-self.betas))
 
     def reverse_kernel(self, x: Vector, i, score_fn: Callable) -> tuple[Vector, Scalar]:
@@ -95,11 +98,12 @@ class DDPMChain(AbstractChain):
         return (x + beta * score_fn(x, i)) / jnp.sqrt(1 - beta), jnp.sqrt(beta)
 
 
-def cosine_log_alpha_bar(t, s=0.008) -> Scalar:
-    r"""$\log\bar\alpha(t) = 2\log\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) - 2\log\cos\big(\tfrac{s}{1+s}\tfrac\pi2\big)$ (Nichol & Dhariwal 2021).
+def cosine_log_alpha_bar(t: Float[ArrayLike, "*t"], s: float = 0.008) -> Float[Array, "*t"]:
+    r"""$\log\bar\alpha(t) = 2\log\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) -
+    2\log\cos\big(\tfrac{s}{1+s}\tfrac\pi2\big)$ (Nichol & Dhariwal 2021).
 
-    Evaluated as $\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) = \sin\big(\tfrac{1-t}{1+s}\tfrac\pi2\big)$: exactly $0$ at $t = 1$
-    ($\log\bar\alpha = -\infty$, so $\beta_N$ is the clip), where the cosine of a rounded $\pi/2$ is
+    Evaluated as $\cos\big(\tfrac{t+s}{1+s}\tfrac\pi2\big) = \sin\big(\tfrac{1-t}{1+s}\tfrac\pi2\big)$: exactly $0$ at
+    $t = 1$ ($\log\bar\alpha = -\infty$, so $\beta_N$ is the clip), where the cosine of a rounded $\pi/2$ is
     $-4\cdot10^{-8}$ in float32 (a NaN logarithm) and loses all relative accuracy near $t = 1$ in any precision.
     """
     cos_angle = lambda u: jnp.sin((1 - u) / (1 + s) * (jnp.pi / 2))  # noqa: E731

@@ -38,7 +38,8 @@ def parameter_dtype(sde: AbstractSDE):
 
 
 class AbstractDiscretization(eqx.Module):
-    r"""The map $(x, i) \mapsto (f_i(x), G_i)$ of $N$ forward steps $x_i = x_{i-1} + f_i(x_{i-1}) + G_i z_i$, $i = 1, \dots, N$.
+    r"""The map $(x, i) \mapsto (f_i(x), G_i)$ of $N$ forward steps $x_i = x_{i-1} + f_i(x_{i-1}) + G_i z_i$,
+    $i = 1, \dots, N$.
 
     Runs forward with `sample_path` like a chain (`step`); the reverse-diffusion predictor inverts it,
     and the Langevin correctors read `corrector_alpha` from it (`samplers/`).
@@ -53,7 +54,8 @@ class AbstractDiscretization(eqx.Module):
 
     @abc.abstractmethod
     def corrector_alpha(self, i, dtype) -> Scalar:
-        """The factor $\\alpha_i$ of the reference code's Langevin step sizes at noise level $i$ (`samplers/_correctors.py`)."""
+        """The factor $\\alpha_i$ of the reference code's Langevin step sizes at noise level $i$
+        (`samplers/_correctors.py`)."""
 
     def step(self, x: Vector, i, z: Vector) -> Vector:
         """$x_i = x_{i-1} + f_i(x_{i-1}) + G_i z_i$ from `x` $= x_{i-1}$, `z` $= z_i$."""
@@ -104,7 +106,8 @@ class AbstractChainDiscretization(AbstractDiscretization):
 class SMLDDiscretization(AbstractChainDiscretization):
     r"""The reference code's VE form: `SMLDChain` with $\sigma_i = \sigma(t'_i)$ and the exact step ratio
     $\log(\sigma_i/\sigma_{i-1}) = \log(\sigma_{\max}/\sigma_{\min})/(N-1)$: $f_i = 0$,
-    $G_i = \sqrt{\sigma_i^2 - \sigma_{i-1}^2}$, $\sigma_0 = 0$; exactly `SMLDChain.geometric(N, sigma_min, sigma_max)`. $\alpha_i = 1$."""
+    $G_i = \sqrt{\sigma_i^2 - \sigma_{i-1}^2}$, $\sigma_0 = 0$; exactly `SMLDChain.geometric(N, sigma_min, sigma_max)`.
+    $\alpha_i = 1$."""
 
     sde: VESDE
     n_steps: int = eqx.field(static=True)

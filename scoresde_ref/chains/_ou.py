@@ -23,7 +23,8 @@ class OUChain(AbstractChain):
     $t_k = \sum_{j<k}\gamma_j$ (`times`); as $\max_k\gamma_k \to 0$ the kernel tends to the OU kernel
     $\mathcal N(e^{-t_k}X_0, (1 - e^{-2t_k}) I)$ at order 1 (derivations/chains.md §OU).
 
-    **Indices.** In the common chain notation, step $i = k + 1$ has $a_i = 1 - \gamma_{i-1}$, $b_i = \sqrt{2\gamma_{i-1}}$.
+    **Indices.** In the common chain notation, step $i = k + 1$ has $a_i = 1 - \gamma_{i-1}$,
+    $b_i = \sqrt{2\gamma_{i-1}}$.
 
     **Arguments:** `gamma`, a scalar step (then `n_steps` is required) or a 1-D array
     $(\gamma_0, \dots, \gamma_{N-1})$; every $\gamma_k \in (0, 2)$ (so $|1 - \gamma_k| < 1$: 001 L468's
@@ -44,8 +45,8 @@ class OUChain(AbstractChain):
 
     @classmethod
     def linear(cls, n_steps: int, gamma_min, gamma_max) -> "OUChain":
-        r"""$\gamma_k = \gamma_{\min} + (\gamma_{\max} - \gamma_{\min})\,k/(N-1)$, $k = 0, \dots, N-1$: the smallest step
-        at the data end $k = 0$, as the VP SDE of Song et al. (2020b) with $\gamma_k \approx \beta(t)/(2N)$.
+        r"""$\gamma_k = \gamma_{\min} + (\gamma_{\max} - \gamma_{\min})\,k/(N-1)$, $k = 0, \dots, N-1$: the smallest
+        step at the data end $k = 0$, as the VP SDE of Song et al. (2020b) with $\gamma_k \approx \beta(t)/(2N)$.
         001 L906 writes $(N - k)/N$, which puts $\gamma_{\max}$ at the data end (derivations/chains.md).
         """
         n_steps = check_n_steps(n_steps, "OUChain.linear", 2)
@@ -68,7 +69,9 @@ class OUChain(AbstractChain):
         var = _variance_recursion(a, b)
         zero = jnp.zeros((1,), a.dtype)
         # |m_k| = exp(Σ log|1 - γ_j|), log1p where γ < 1 (accurate for small steps); sign (-1)^{#γ_j > 1}.
-        log_abs = jnp.where(self.gammas < 1, jnp.log1p(-jnp.where(self.gammas < 1, self.gammas, 0.0)), jnp.log(jnp.abs(a)))
+        log_abs = jnp.where(
+            self.gammas < 1, jnp.log1p(-jnp.where(self.gammas < 1, self.gammas, 0.0)), jnp.log(jnp.abs(a))
+        )
         sign = jnp.cumprod(jnp.sign(a))
         mean_coeff = jnp.concatenate([jnp.ones((1,), a.dtype), sign * jnp.exp(jnp.cumsum(log_abs))])
         return mean_coeff, jnp.sqrt(jnp.concatenate([zero, var]))

@@ -72,7 +72,8 @@ class SMLDChain(AbstractChain):
 
     def reverse_kernel(self, x: Vector, i, score_fn: Callable) -> tuple[Vector, Scalar]:
         r"""Ancestral step, the exact reverse kernel of the SMLD chain for Gaussian data:
-        $x_{i-1} = x_i + (\sigma_i^2 - \sigma_{i-1}^2)\,s(x_i, i) + \sqrt{\sigma_{i-1}^2(\sigma_i^2 - \sigma_{i-1}^2)/\sigma_i^2}\,z$
+        $x_{i-1} = x_i + (\sigma_i^2 - \sigma_{i-1}^2)\,s(x_i, i) +
+        \sqrt{\sigma_{i-1}^2(\sigma_i^2 - \sigma_{i-1}^2)/\sigma_i^2}\,z$
         ($\sigma_0 = 0$: the last step adds no noise). `score_fn(x, i)` approximates $\nabla\log p_i$.
         """
         sigma2, b2 = self.sigmas[i - 1] ** 2, self.coefficients()[1][i - 1] ** 2

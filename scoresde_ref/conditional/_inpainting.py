@@ -50,7 +50,8 @@ def colorization_mask(n_pixels: int = 1) -> np.ndarray:
 
 
 class Replacement(eqx.Module):
-    r"""The projection $w_K \leftarrow m_t y_K + (Wc_t)_K + s_t z$, $w = Wx$ (module docstring): `pc_sample`'s `project` hook.
+    r"""The projection $w_K \leftarrow m_t y_K + (Wc_t)_K + s_t z$, $w = Wx$ (module docstring): `pc_sample`'s
+    `project` hook.
 
     `y` `(d,)` or `(n, d)` the known values of $W x(0)$ (entries outside `mask` ignored); `mask`
     `(d,)` boolean, True = known; `transform` $W$ orthogonal `(d, d)` or `None` (identity).
@@ -107,20 +108,25 @@ class Replacement(eqx.Module):
         return mean, P_U @ cov @ P_U, P_U @ pending @ P_U + s**2 * P_K
 
 
-def impute_sample(key: Key, sde: AbstractAffineSDE, score_fn: ScoreFn, x_T: Batch, y, mask, *, transform=None, **kwargs):
-    r"""Imputation / colorization by the replacement method: `pc_sample` with the `Replacement(sde, y, mask, transform)` hook.
+def impute_sample(
+    key: Key, sde: AbstractAffineSDE, score_fn: ScoreFn, x_T: Batch, y, mask, *, transform=None, **kwargs
+):
+    r"""Imputation / colorization by the replacement method: `pc_sample` with the
+    `Replacement(sde, y, mask, transform)` hook.
 
     **Arguments:** as `pc_sample` (keywords `n_steps`, `eps`, `predictor`, `corrector`, ... pass
     through), plus `y` `(d,)` or `(n, d)` the known values of $Wx(0)$, `mask` `(d,)` the known
     coordinates, `transform` $W$ (`None`: imputation of $x$ itself). `score_fn` is the
     *unconditional* score. **Returns** what `pc_sample` returns (a `SampleResult`; compiled once per
-    shape and configuration through `pc_sample`, the `Replacement` hook being a traced `eqx.Module`); the known coordinates of the
-    output are $m_\epsilon y + (Wc_\epsilon)_K$ (with `denoise`) or a draw around it.
+    shape and configuration through `pc_sample`, the `Replacement` hook being a traced `eqx.Module`); the known
+    coordinates of the output are $m_\epsilon y + (Wc_\epsilon)_K$ (with `denoise`) or a draw around it.
     """
     return pc_sample(key, sde, score_fn, x_T, project=Replacement(sde, y, mask, transform), **kwargs)
 
 
-def impute_sampler_law(sde: AbstractAffineSDE, dist: Gaussian, y, mask, *, transform=None, **kwargs) -> tuple[Vector, Matrix]:
+def impute_sampler_law(
+    sde: AbstractAffineSDE, dist: Gaussian, y, mask, *, transform=None, **kwargs
+) -> tuple[Vector, Matrix]:
     """`(mean, cov)` of the exact (Gaussian) law of `impute_sample`'s output for Gaussian data and the
     exact unconditional score (`pc_sampler_law`'s recursion with `Replacement.law`; same keywords, `y`
     of shape `(d,)`). A pair, not a `Gaussian`: with `denoise` the known coordinates are exact, and
@@ -140,7 +146,8 @@ def replacement_limit_law(
     rtol: float = 1e-10,
     atol: float = 1e-10,
 ) -> Gaussian:
-    r"""The law of the unknown coordinates $w_U$ that the replacement sampler (no corrector) converges to as $N \to \infty$.
+    r"""The law of the unknown coordinates $w_U$ that the replacement sampler (no corrector) converges to as
+    $N \to \infty$.
 
     Each step's fresh $\hat w_K$ enters the unknown coordinates' update through $h\,g^2 P_{UK}\hat w_K$ with
     $P = \Sigma_t^{-1}$: its fluctuation adds $O(h^2)$ variance per step, $O(h)$ in all, so in the limit

@@ -4,6 +4,7 @@ closed forms for `push_forward`, `affine_posterior` and `gaussian_components` (r
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+from jaxtyping import Array, Float
 
 from .._custom_types import Batch, Key, Matrix, Scalar, Vector
 from .._validation import check
@@ -11,7 +12,7 @@ from ._base import AbstractDensity, GaussianComponents, gaussian_components
 from ._marginal import affine_posterior, identity_like, push_forward
 
 
-def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
+def cholesky_checked(cov: Float[Array, "*k d d"], owner: str, name: str = "cov") -> Float[Array, "*k d d"]:
     """Lower Cholesky factor of `cov`, failing unless `cov` is symmetric positive definite."""
     eps = jnp.finfo(jnp.result_type(cov)).eps
     scale = jnp.max(jnp.abs(cov), axis=(-2, -1), keepdims=True)
@@ -24,7 +25,9 @@ def cholesky_checked(cov: Matrix, owner: str, name: str = "cov") -> Matrix:
     return check(chol, jnp.all(jnp.isfinite(chol)), f"{owner}: {name} must be positive definite")
 
 
-def gaussian_conditional(mean: Vector, cov: Matrix, A: Matrix, noise_cov: Matrix, y: Vector) -> tuple[Vector, Matrix]:
+def gaussian_conditional(
+    mean: Vector, cov: Matrix, A: Float[Array, "m d"], noise_cov: Float[Array, "m m"], y: Float[Array, " m"]
+) -> tuple[Vector, Matrix]:
     r"""Mean and covariance of $X \mid AX + \varepsilon = y$ for $X \sim \mathcal N(\mu, \Sigma)$,
     $\varepsilon \sim \mathcal N(0, R)$
     independent (the Kalman update): $S = A\Sigma A^\top + R$, $K = \Sigma A^\top S^{-1}$,

@@ -12,6 +12,12 @@ from ._affine_objectives import gaussian_fisher_information as gaussian_fisher_i
 from ._affine_objectives import gaussian_score_coeffs as gaussian_score_coeffs
 from ._affine_objectives import ism_affine as ism_affine
 from ._affine_objectives import moments as moments
+from ._chain_limits import LIMITS as LIMITS
+from ._chain_limits import ddpm_kernel_error as ddpm_kernel_error
+from ._chain_limits import fit_order as fit_order
+from ._chain_limits import gaussian_chain_score as gaussian_chain_score
+from ._chain_limits import measure as measure
+from ._chain_limits import reverse_terminal_moments as reverse_terminal_moments
 from ._fokker_planck import fokker_planck_relative_residual as fokker_planck_relative_residual
 from ._fokker_planck import fokker_planck_residual as fokker_planck_residual
 from ._fokker_planck import fokker_planck_terms as fokker_planck_terms
@@ -31,9 +37,3 @@ from ._sampler_law import pc_sampler_law as pc_sampler_law
 from ._wasserstein import gaussian_w2 as gaussian_w2
 from ._wasserstein import mixture_w2_bounds as mixture_w2_bounds
 from ._wasserstein import ou_w2_bound as ou_w2_bound
-from ._chain_limits import ddpm_kernel_error as ddpm_kernel_error
-from ._chain_limits import fit_order as fit_order
-from ._chain_limits import gaussian_chain_score as gaussian_chain_score
-from ._chain_limits import LIMITS as LIMITS
-from ._chain_limits import measure as measure
-from ._chain_limits import reverse_terminal_moments as reverse_terminal_moments

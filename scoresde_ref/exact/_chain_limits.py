@@ -52,7 +52,8 @@ def ddpm_terminal_error(n: int, beta_min=BETA_MIN, beta_max=BETA_MAX):
 
 @functools.partial(jax.jit, static_argnums=0)
 def ddpm_kernel_error(n: int, beta_min=BETA_MIN, beta_max=BETA_MAX):
-    """$\\max_i$ of the (mean_coeff, std) gaps between `DDPMChain.linear` and `VPSDE` at $t_i = i/N$. Derived: order 1."""
+    """$\\max_i$ of the (mean_coeff, std) gaps between `DDPMChain.linear` and `VPSDE` at $t_i = i/N$.
+    Derived: order 1."""
     return _kernel_gap(DDPMChain.linear(n, beta_min, beta_max), VPSDE(beta_min, beta_max), _doc_times(n))
 
 
@@ -75,15 +76,16 @@ def ve_euler_maruyama_error(n: int, sigma_min=SIGMA_MIN, sigma_max=SIGMA_MAX):
 
 @functools.partial(jax.jit, static_argnums=0)
 def ou_kernel_error(n: int, T=OU_T):
-    """`OUChain(T/N, N)` against `OUSDE(1, √2)` at $t_k = k\\gamma$: max gap of mean_coeff and variance. Derived: order 1."""
+    """`OUChain(T/N, N)` against `OUSDE(1, √2)` at $t_k = k\\gamma$: max gap of mean_coeff and variance.
+    Derived: order 1."""
     chain = OUChain(jnp.asarray(T / n), n)
     return _ou_gap(chain, T)
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def ou_schedule_kernel_error(n: int, T=OU_T, ratio=10.0):
-    """`OUChain.linear` ($\\gamma_{\\max} = $ `ratio` $\\gamma_{\\min}$, $\\sum_k\\gamma_k = T$) against the OU kernel at the
-    induced times $t_k = \\sum_{j<k}\\gamma_j$. Derived: order 1."""
+    """`OUChain.linear` ($\\gamma_{\\max} = $ `ratio` $\\gamma_{\\min}$, $\\sum_k\\gamma_k = T$) against the OU kernel
+    at the induced times $t_k = \\sum_{j<k}\\gamma_j$. Derived: order 1."""
     gamma_min = 2 * T / ((1 + ratio) * n)
     return _ou_gap(OUChain.linear(n, gamma_min, ratio * gamma_min), T)
 

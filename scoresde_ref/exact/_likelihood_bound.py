@@ -4,7 +4,8 @@ Song, Durkan, Murray & Ermon (2021), as stated in 002_686d39656702d14a.txt ("Est
 reverse SDE with score-based models", L557): with $p_\theta$ the law at $t = 0$ of the reverse
 SDE $dx = [f - g^2 s_\theta]\,dt + g\,d\bar w$ started from $x(T) \sim \pi$,
 
-$$\mathrm{KL}(p_0 \,\|\, p_\theta) \le \tfrac12 \int_0^T g(t)^2\, E_{p_t}\|s_\theta(x, t) - \nabla\log p_t(x)\|^2\,dt + \mathrm{KL}(p_T \,\|\, \pi).$$
+$$\mathrm{KL}(p_0 \,\|\, p_\theta) \le \tfrac12 \int_0^T g(t)^2\, E_{p_t}\|s_\theta(x, t) - \nabla\log p_t(x)\|^2\,dt +
+\mathrm{KL}(p_T \,\|\, \pi).$$
 
 For an affine SDE and an affine-in-$x$ model $s_\theta(x, t) = K(t) x + k(t)$ the reverse SDE is
 linear, so $p_\theta = \mathcal N(\nu, P)$ exactly, where, in reversed time $u = T - t$ with
@@ -116,7 +117,8 @@ def score_error_integral(
 def likelihood_weighting_bound(
     sde: AbstractAffineSDE, dist: Gaussian, coeffs: AffineScoreCoeffs, *, prior: Gaussian | None = None
 ) -> dict[str, Scalar]:
-    r"""Both sides of $\mathrm{KL}(p_0\|p_\theta) \le \tfrac12\int g^2 E\|s_\theta - \nabla\log p_t\|^2 + \mathrm{KL}(p_T\|\pi)$.
+    r"""Both sides of
+    $\mathrm{KL}(p_0\|p_\theta) \le \tfrac12\int g^2 E\|s_\theta - \nabla\log p_t\|^2 + \mathrm{KL}(p_T\|\pi)$.
 
     Returns `{"kl_data_model": left, "score_term": ..., "kl_prior": ..., "bound": right, "gap": right - left}`.
     `prior` defaults to the SDE's prior (`sde_prior`).

@@ -58,8 +58,9 @@ class LikelihoodResult(eqx.Module):
 
 
 def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: AbstractDivergence):
-    r"""`velocity(t, x, probes) -> (f̃(x, t), ∇·f̃)`: the right side of $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$
-    for one example. For `Hutchinson` the second output is the `(n_probes,)` vector $v_k^\top J v_k$."""
+    r"""`velocity(t, x, probes) -> (f̃(x, t), ∇·f̃)`: the right side of
+    $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$ for one example. For `Hutchinson` the second output
+    is the `(n_probes,)` vector $v_k^\top J v_k$."""
 
     def velocity(t, x, probes):
         return divergence.value_and_divergence(lambda y: probability_flow_drift(sde, score_fn, y, t), x, probes)
@@ -77,7 +78,9 @@ def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, 
     if not (x.ndim == 1 or (batch_ok and x.ndim == 2)):
         allowed = "(d,) or a batch (n, d)" if batch_ok else "(d,) (one example; use jax.vmap for a batch)"
         raise ValueError(f"{owner}: x must have shape {allowed}; got shape {x.shape}")
-    return estimator, check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
+    return estimator, check(
+        eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)"
+    )
 
 
 def _probes(estimator, key, shape, dtype):
@@ -138,7 +141,8 @@ def log_likelihood_details(
     max_steps: int = 100_000,
     probes: Array | None = None,
 ) -> LikelihoodResult:
-    r"""Integrate $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$ from $(x, 0)$ at `eps` to $T$ with diffrax.
+    r"""Integrate $\tfrac{d}{dt}[x, \Delta] = [\tilde f, \nabla\cdot\tilde f]$ from $(x, 0)$ at `eps` to $T$ with
+    diffrax.
 
     **Arguments:**
 
@@ -164,16 +168,22 @@ def log_likelihood_details(
     """
     owner = "log_likelihood"
     x = jnp.asarray(x)
-    estimator, eps = _check_args(owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior)
+    estimator, eps = _check_args(
+        owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior
+    )
     solver_object, info = as_solver(solver, ODE_SOLVERS, owner)
     if not info.flag:
         raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS} (an error estimate); got {solver!r}")
     if probes is not None:
         expected = (estimator.n_probes,) + x.shape if estimator.uses_probes else None
         if expected is None or jnp.shape(probes) != expected:
-            raise ValueError(f"{owner}: probes must have shape (n_probes, d) = {expected} for {estimator}; got {jnp.shape(probes)}")
+            raise ValueError(
+                f"{owner}: probes must have shape (n_probes, d) = {expected} for {estimator}; got {jnp.shape(probes)}"
+            )
     sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
-    return _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, int(max_steps))
+    return _integrate(
+        sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, int(max_steps)
+    )
 
 
 def log_likelihood(
@@ -189,7 +199,8 @@ def log_likelihood(
     prior=None,
     **options,
 ) -> tuple[Scalar, Array]:
-    r"""$\log p_\epsilon(x) = \log\pi(x(T)) + \int_\epsilon^T \nabla\cdot\tilde f(x(t), t)\,dt$ for one example `x` `(d,)`.
+    r"""$\log p_\epsilon(x) = \log\pi(x(T)) + \int_\epsilon^T \nabla\cdot\tilde f(x(t), t)\,dt$ for one example
+    `x` `(d,)`.
 
     **Returns** `(log_p, nfe)`. Arguments and further `options` (`probe`, `n_probes`, `solver`,
     `max_steps`) as `log_likelihood_details`, which also returns $x(T)$ and both terms.

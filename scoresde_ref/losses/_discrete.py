@@ -1,10 +1,13 @@
 r"""The discrete-noise-level objectives of SMLD/NCSN and DDPM, as weighted sums of DSM terms.
 
 - NCSN (000_cce368350850b628.txt App. A; 002_686d39656702d14a.txt "Noise conditional score network"):
-  $\sum_{i=1}^N \sigma_i^2\, E_x E_{\tilde x \sim \mathcal N(x, \sigma_i^2 I)}\|s_\theta(\tilde x, \sigma_i) - \nabla\log q_{\sigma_i}(\tilde x \mid x)\|^2$,
-  with $\nabla\log q_{\sigma_i}(\tilde x \mid x) = -(\tilde x - x)/\sigma_i^2 = -z/\sigma_i$ for $\tilde x = x + \sigma_i z$.
+  $\sum_{i=1}^N \sigma_i^2\, E_x E_{\tilde x \sim \mathcal N(x, \sigma_i^2 I)}
+  \|s_\theta(\tilde x, \sigma_i) - \nabla\log q_{\sigma_i}(\tilde x \mid x)\|^2$,
+  with $\nabla\log q_{\sigma_i}(\tilde x \mid x) = -(\tilde x - x)/\sigma_i^2 = -z/\sigma_i$ for
+  $\tilde x = x + \sigma_i z$.
 - DDPM (000 App. B; 002 "Denoising diffusion probabilistic models"):
-  $\sum_{i=1}^N (1 - \bar\alpha_i)\, E_x E_{\tilde x \sim \mathcal N(\sqrt{\bar\alpha_i} x, (1 - \bar\alpha_i) I)}\|s_\theta(\tilde x, i) - \nabla\log q(\tilde x \mid x)\|^2$,
+  $\sum_{i=1}^N (1 - \bar\alpha_i)\, E_x E_{\tilde x \sim \mathcal N(\sqrt{\bar\alpha_i} x, (1 - \bar\alpha_i) I)}
+  \|s_\theta(\tilde x, i) - \nabla\log q(\tilde x \mid x)\|^2$,
   target $-z/\sqrt{1 - \bar\alpha_i}$. 000 App. B writes $\alpha_i$ for the cumulative product
   $\bar\alpha_i = \prod_{j \le i}(1 - \beta_j)$; here it is always `alphas_cumprod` $= \bar\alpha$.
 
@@ -82,7 +85,8 @@ def _ddpm(key, score_fn, x0, alphas_cumprod, z, mean):
 
 
 def ncsn_terms(key: Key, score_fn: ScoreFn, x0: Batch, sigmas: Array) -> Array:
-    r"""Per-example NCSN terms $\sum_i \sigma_i^2 \|s_\theta(x + \sigma_i z_i, \sigma_i) + z_i/\sigma_i\|^2$, shape `(n,)`.
+    r"""Per-example NCSN terms $\sum_i \sigma_i^2 \|s_\theta(x + \sigma_i z_i, \sigma_i) + z_i/\sigma_i\|^2$,
+    shape `(n,)`.
 
     `score_fn(x_tilde, sigma)` is called with the noise level $\sigma_i$ as its second argument;
     `sigmas` `(N,)` positive (any order). The noises are `jax.random.normal(key, (n, N, d))`
@@ -103,7 +107,9 @@ def ncsn_loss(key: Key, score_fn: ScoreFn, x0: Batch, sigmas: Array) -> Scalar:
 
 
 def ddpm_terms(key: Key, score_fn: ScoreFn, x0: Batch, alphas_cumprod: Array) -> Array:
-    r"""Per-example DDPM terms $\sum_i (1 - \bar\alpha_i)\|s_\theta(\sqrt{\bar\alpha_i} x + \sqrt{1 - \bar\alpha_i} z_i, i) + z_i/\sqrt{1 - \bar\alpha_i}\|^2$.
+    r"""Per-example DDPM terms
+    $\sum_i (1 - \bar\alpha_i)\|s_\theta(\sqrt{\bar\alpha_i} x + \sqrt{1 - \bar\alpha_i} z_i, i) +
+    z_i/\sqrt{1 - \bar\alpha_i}\|^2$.
 
     `score_fn(x_tilde, i)` is called with the level index $i = 1, \dots, N$ (an integer array);
     `alphas_cumprod` `(N,)` is $\bar\alpha_i \in (0, 1)$. The noises are `jax.random.normal(key, (n, N, d))`

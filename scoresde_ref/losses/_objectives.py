@@ -2,12 +2,19 @@ r"""The integrands $\ell$ of the continuous-time score-matching objectives, as o
 
 At one example, $x_t = m(t) x_0 + c(t) + s(t) z$ (derivations/losses.md):
 
-| object | string | $\ell$ | source |
-|---|---|---|---|
-| `DSM()` | `"dsm"` | $\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t\mid x_0)\|^2$, target $-z/s(t)$ | 000 §2.2 eq (5); 001 "Denoising Score matching" |
-| `ISM(divergence)` | `"ism"` | $\|s_\theta(x_t, t)\|^2 + 2\,\nabla\cdot s_\theta(x_t, t)$ | 000 §2.2 eq (3); 001 "Implicit Score matching" |
-| `SlicedScoreMatching(probe)` | `"sliced"` | $(v^\top s_\theta)^2 + 2\,v^\top (\partial_x s_\theta) v$, $E[vv^\top] = I$ | Song et al. (2019), cited by 004 §1.2 |
-| `Fisher(target_score_fn)` | `"fisher"` | $\|s_\theta(x_t, t) - \nabla\log p_t(x_t)\|^2$ (needs the true score) | 000 §2.2; 002 "Recap"; 003 §3.1 |
+| object | $\ell$ |
+|---|---|
+| `DSM()` | $\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t\mid x_0)\|^2$, target $-z/s(t)$ |
+| `ISM(divergence)` | $\|s_\theta(x_t, t)\|^2 + 2\,\nabla\cdot s_\theta(x_t, t)$ |
+| `SlicedScoreMatching(probe)` | $(v^\top s_\theta)^2 + 2\,v^\top (\partial_x s_\theta) v$, $E[vv^\top] = I$ |
+| `Fisher(target_score_fn)` | $\|s_\theta(x_t, t) - \nabla\log p_t(x_t)\|^2$ (needs the true score) |
+
+| object | string | source |
+|---|---|---|
+| `DSM()` | `"dsm"` | 000 §2.2 eq (5); 001 "Denoising Score matching" |
+| `ISM(divergence)` | `"ism"` | 000 §2.2 eq (3); 001 "Implicit Score matching" |
+| `SlicedScoreMatching(probe)` | `"sliced"` | Song et al. (2019), cited by 004 §1.2 |
+| `Fisher(target_score_fn)` | `"fisher"` | 000 §2.2; 002 "Recap"; 003 §3.1 |
 
 **Scale.** All four are on the scale of the Fisher divergence $E\|s - \nabla\log p\|^2$, so that
 $\text{DSM} - \text{Fisher}$ and $\text{ISM} - \text{Fisher}$ are constants free of $\theta$. The ISM
@@ -45,7 +52,9 @@ class AbstractObjective(eqx.Module):
         return None
 
     @abc.abstractmethod
-    def integrand(self, score_fn: ScoreFn, x_t: Vector, t: ScalarLike, z: Vector, std: Scalar, v: Vector | None) -> Scalar:
+    def integrand(
+        self, score_fn: ScoreFn, x_t: Vector, t: ScalarLike, z: Vector, std: Scalar, v: Vector | None
+    ) -> Scalar:
         """$\\ell$ at one example: `x_t` $= m x_0 + c + s z$ with `std` $= s(t)$, `v` the probe."""
 
 

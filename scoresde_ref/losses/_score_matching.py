@@ -37,7 +37,8 @@ def _check_batch(x0, owner) -> Batch:
 
 
 def _terms_at(sde, score_fn, x0, t, z, probes, objective, weighting) -> Array:
-    """$\\lambda(t_i)\\,\\ell(x_0^{(i)}, t_i, z_i, v_i)$ for given `t` `(n,)`, `z` `(n, d)`, `probes` `(n, d)` or `None`."""
+    """$\\lambda(t_i)\\,\\ell(x_0^{(i)}, t_i, z_i, v_i)$ for given `t` `(n,)`, `z` `(n, d)`, `probes` `(n, d)` or
+    `None`."""
 
     def one(x0_i, t_i, z_i, v_i):
         _, std = sde.kernel(t_i)
@@ -104,7 +105,8 @@ def loss_noise(
     probe: str = "rademacher",
 ) -> tuple[Array, Batch, Batch | None]:
     r"""The draws `(t, z, probes)` of `loss_terms(key, ...)`: times `(n,)`, noises `(n, d)` and probes `(n, d)`
-    (`None` unless the objective reads one), so that `loss_terms(key, ...) == loss_terms_at(..., *loss_noise(key, ...))`.
+    (`None` unless the objective reads one), so that
+    `loss_terms(key, ...) == loss_terms_at(..., *loss_noise(key, ...))`.
 
     `key_t, key_z, key_v = jax.random.split(key, 3)`; `t = sample_times(key_t, n, T, eps=eps, method=time_sampling)`
     unless `t` is given; `z = jax.random.normal(key_z, x0.shape)`; probe `i` drawn by the objective
@@ -210,7 +212,8 @@ def dsm_loss(
     eps: ScalarLike = 1e-5,
     time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
-    r"""Denoising score matching, $E_t \lambda(t) E_{x_0} E_{x_t|x_0}\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t|x_0)\|^2$.
+    r"""Denoising score matching,
+    $E_t \lambda(t) E_{x_0} E_{x_t|x_0}\|s_\theta(x_t, t) - \nabla\log p_{0t}(x_t|x_0)\|^2$.
 
     000_cce368350850b628.txt §2.2 eq (5) and the objective below it; 001_cbf75b2ce1966cfb.txt
     "Denoising Score matching". The Monte-Carlo mean over the batch `x0` (n, d) of `loss_terms` with `DSM()`.
@@ -233,7 +236,8 @@ def ism_loss(
     probe: str = "rademacher",
     time_sampling: str | AbstractTimeSampler = "uniform",
 ) -> Scalar:
-    r"""Implicit score matching, $E_t \lambda(t) E_{x_t \sim p_t}[\|s_\theta(x_t, t)\|^2 + 2\nabla\cdot s_\theta(x_t, t)]$.
+    r"""Implicit score matching,
+    $E_t \lambda(t) E_{x_t \sim p_t}[\|s_\theta(x_t, t)\|^2 + 2\nabla\cdot s_\theta(x_t, t)]$.
 
     000_cce368350850b628.txt §2.2 eq (3); twice the $E[\tfrac12\|s\|^2 + \mathrm{div}\, s]$ of
     001_cbf75b2ce1966cfb.txt "Implicit Score matching", so that ISM − Fisher is a constant.

@@ -64,7 +64,9 @@ class StratifiedTimes(AbstractTimeSampler):
     def mean_and_stderr(self, values):
         n = values.shape[0]
         if n < 2 or n % 2:
-            raise ValueError(f"mean_and_stderr: stratified estimates need an even n >= 2 (pairs of strata); got n = {n}")
+            raise ValueError(
+                f"mean_and_stderr: stratified estimates need an even n >= 2 (pairs of strata); got n = {n}"
+            )
         pairs = jnp.reshape(values, (n // 2, 2))
         return jnp.mean(values), jnp.sqrt(jnp.sum((pairs[:, 0] - pairs[:, 1]) ** 2)) / n
 
@@ -79,7 +81,9 @@ def as_time_sampler(method: str | AbstractTimeSampler, owner: str) -> AbstractTi
     if isinstance(method, AbstractTimeSampler):
         return method
     if method not in _TIME_SAMPLERS:
-        raise ValueError(f"{owner}: time_sampling must be one of {TIME_SAMPLINGS} or an AbstractTimeSampler; got {method!r}")
+        raise ValueError(
+            f"{owner}: time_sampling must be one of {TIME_SAMPLINGS} or an AbstractTimeSampler; got {method!r}"
+        )
     return _TIME_SAMPLERS[method]()
 
 

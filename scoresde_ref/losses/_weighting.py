@@ -69,5 +69,6 @@ def as_weighting(weighting: str | AbstractWeighting, owner: str) -> AbstractWeig
 
 
 def loss_weight(sde: AbstractAffineSDE, t: ScalarLike, weighting: str | AbstractWeighting) -> Scalar:
-    r"""$\lambda(t)$ for `weighting` (`"sigma2"`, `"g2"`, `"uniform"` or a weighting object): $s(t)^2$, $g(t)^2$ or 1."""
+    r"""$\lambda(t)$ for `weighting` (`"sigma2"`, `"g2"`, `"uniform"` or a weighting object): $s(t)^2$, $g(t)^2$
+    or 1."""
     return as_weighting(weighting, "loss_weight")(sde, t)
