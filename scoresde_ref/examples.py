@@ -19,10 +19,17 @@ measure the same objects. Each function builds a fresh object (float64 when `jax
   000_cce368350850b628.txt §5.1.
 - `slides_2d_p0()`: $p_0 = \mathcal N(0, 0.1 I)$, the starting law of the constant-drift example
   (002_686d39656702d14a.txt "Example: Forward SDE").
+- `chain_zoo()`: discrete chains, by name: the reference code's DDPM (linear, cosine) and SMLD (geometric)
+  schedules, OU chains (constant, overshooting with $1 - \gamma < 0$, linear), and random schedules (fixed seed)
+  that no closed-form shortcut can match by accident.
 """
 
 import jax.numpy as jnp
+import numpy as np
 
+from .chains._ddpm import DDPMChain
+from .chains._ou import OUChain
+from .chains._smld import SMLDChain
 from .distributions._gaussian import Gaussian
 from .distributions._mixture import GaussianMixture
 from .sde._affine import AffineSDE
@@ -82,3 +89,22 @@ def documents_gmm_1d() -> GaussianMixture:
 def slides_2d_p0() -> Gaussian:
     """p_0 = N(0, 0.1 I) of the 2-D constant-drift example (002, "Example: Forward SDE")."""
     return Gaussian(jnp.zeros(2), 0.1 * jnp.eye(2))
+
+
+def chain_zoo() -> dict:
+    """Discrete chains by name: DDPM (`ddpm_linear`: N = 1000, β in [0.1, 20]/N; `ddpm_cosine`: N = 200;
+    `ddpm_random`: 50 β's uniform in [1e-4, 0.3]), SMLD (`smld_geometric`: N = 1000, σ in [0.01, 50];
+    `smld_random`: 50 increasing σ's), OU (`ou_constant`: γ = 0.02, 500 steps; `ou_overshoot`: γ = 1.7, 40 steps,
+    so 1 − γ < 0 and the chain oscillates; `ou_linear`: 300 γ's from 0.001 to 0.02). The random schedules come
+    from `numpy.random.default_rng(0)`, so every call gives the same chains."""
+    rng = np.random.default_rng(0)
+    return {
+        "ddpm_linear": DDPMChain.linear(1000, 0.1, 20.0),
+        "ddpm_cosine": DDPMChain.cosine(200),
+        "ddpm_random": DDPMChain(jnp.asarray(rng.uniform(1e-4, 0.3, 50))),
+        "smld_geometric": SMLDChain.geometric(1000, 0.01, 50.0),
+        "smld_random": SMLDChain(jnp.asarray(np.cumsum(rng.uniform(0.01, 1.0, 50)))),
+        "ou_constant": OUChain(jnp.asarray(0.02), 500),
+        "ou_overshoot": OUChain(jnp.asarray(1.7), 40),
+        "ou_linear": OUChain.linear(300, 0.001, 0.02),
+    }

@@ -9,37 +9,24 @@ import numpy as np
 import pytest
 
 import scoresde_ref as sr
+from scoresde_ref.examples import chain_zoo
 
 # Closed forms use a handful of roundings; the recursions accumulate N of them (N <= 1000):
 # N * eps ≈ 2e-13 relative. 1e-11 leaves a factor ~50.
 RTOL = 1e-11
 
 
-def _chains():
-    rng = np.random.default_rng(0)
-    return {
-        "ddpm_linear": sr.DDPMChain.linear(1000, 0.1, 20.0),
-        "ddpm_cosine": sr.DDPMChain.cosine(200),
-        "ddpm_random": sr.DDPMChain(jnp.asarray(rng.uniform(1e-4, 0.3, 50))),
-        "smld_geometric": sr.SMLDChain.geometric(1000, 0.01, 50.0),
-        "smld_random": sr.SMLDChain(jnp.asarray(np.cumsum(rng.uniform(0.01, 1.0, 50)))),
-        "ou_constant": sr.OUChain(jnp.asarray(0.02), 500),
-        "ou_overshoot": sr.OUChain(jnp.asarray(1.7), 40),  # 1 - γ < 0: the chain oscillates
-        "ou_linear": sr.OUChain.linear(300, 0.001, 0.02),
-    }
-
-
 def test_documents_closed_forms():
     """The documents' kernels, term by term: DDPM (000 app. B) N(√ᾱ_i x0, (1-ᾱ_i) I) with ᾱ_i = ∏(1-β_j);
     SMLD (000 eq. (6)) N(x0, σ_i² I); OU (001 "Denoising Score matching") m_k = (1-γ)^k,
     σ_k² = (1 - (1-γ)^{2k})/(1 - γ/2). Planted bug caught: 1 - γ/2 replaced by 1 (the OU SDE's variance)."""
-    chain = _chains()["ddpm_random"]
+    chain = chain_zoo()["ddpm_random"]
     ab = np.cumprod(1 - np.asarray(chain.betas))
     np.testing.assert_allclose(chain.alphas_cumprod, ab, rtol=RTOL)
     m, s = chain.kernels()
     np.testing.assert_allclose(m[1:], np.sqrt(ab), rtol=RTOL)
     np.testing.assert_allclose(s[1:] ** 2, 1 - ab, rtol=RTOL)
-    smld = _chains()["smld_random"]
+    smld = chain_zoo()["smld_random"]
     np.testing.assert_allclose(smld.kernels()[1][1:], smld.sigmas, rtol=0)
     assert np.all(np.asarray(smld.kernels()[0]) == 1.0)
     for gamma, n in [(0.02, 500), (1.7, 40), (0.5, 60)]:
@@ -98,7 +85,7 @@ def test_forward_samples_have_kernel_moments(name, getkey):
     n = 10,000 paths, d = 2; per coordinate |mean error| < 5 s/√n and |var error| < 5 s² √(2/n)
     (Gaussian: each fails w.p. 5.7e-7; 4 comparisons: false-failure probability < 3e-6).
     Planted bug caught: noise reused across steps (z_i = z_1), or a scan one step short."""
-    chain = _chains()[name]
+    chain = chain_zoo()[name]
     x0 = jnp.array([0.7, -0.4])
     n = 10_000
     xs = jax.vmap(lambda k: sr.sample_path(k, chain, x0))(jax.random.split(getkey(), n))
@@ -110,7 +97,7 @@ def test_forward_samples_have_kernel_moments(name, getkey):
 def test_chain_path_is_the_unrolled_recursion():
     """chain_path with given noises equals x_i = a_i x_{i-1} + b_i z_i unrolled in numpy, pathwise;
     sample_path with the same key gives the same path (keys are the only randomness)."""
-    chain = _chains()["ou_linear"]
+    chain = chain_zoo()["ou_linear"]
     zs = jax.random.normal(jax.random.key(3), (chain.n_steps, 2))
     x0 = jnp.array([1.0, -2.0])
     x_last, path = sr.chain_path(chain, x0, zs, trajectory=True)
@@ -155,11 +142,11 @@ def test_reverse_steps_are_the_documents_formulas():
     s(x, k+1) in OU, √(1-β) multiplying instead of dividing."""
     x, z = jnp.array([0.3, -1.1]), jnp.array([0.5, 2.0])
     score = lambda x, i: -x * (1.0 + i)  # noqa: E731  (index-dependent, to catch index slips)
-    ddpm = _chains()["ddpm_random"]
+    ddpm = chain_zoo()["ddpm_random"]
     i, beta = 7, float(ddpm.betas[6])
     expected = (x + beta * score(x, 7)) / np.sqrt(1 - beta) + np.sqrt(beta) * z
     np.testing.assert_allclose(ddpm.reverse_step(x, i, score, z), expected, rtol=1e-14)
-    ou = _chains()["ou_linear"]
+    ou = chain_zoo()["ou_linear"]
     gamma = float(ou.gammas[6])
     expected = x + gamma * (x + 2 * score(x, 6)) + np.sqrt(2 * gamma) * z
     np.testing.assert_allclose(ou.reverse_step(x, i, score, z), expected, rtol=1e-14)

@@ -14,6 +14,7 @@ import pytest
 import scoresde_ref as sr
 from helpers import assert_mean_within
 from scoresde_ref.examples import gmm_2d
+from scoresde_ref.verify.checks_likelihood import probe_channels  # one helper for the check and this test
 
 EPS, TOL = 1e-3, 1e-8
 
@@ -24,23 +25,6 @@ def rotated_gaussian(d: int) -> sr.Gaussian:
     U, _ = jnp.linalg.qr(jax.random.normal(jax.random.key(d), (d, d)))
     lam = jnp.linspace(0.2, 2.0, d)
     return sr.Gaussian(jnp.zeros(d), (U * lam[None]) @ U.T)
-
-
-def probe_channels(sde, dist, x, key, probe, n_probes):
-    """All `n_probes` one-probe estimates of ∫∇·f̃ dt along the one (probe-independent) path from x."""
-    run = sr.log_likelihood_details(
-        sde,
-        sr.exact_score(sde, dist),
-        x,
-        eps=EPS,
-        rtol=TOL,
-        atol=TOL,
-        divergence="hutchinson",
-        key=key,
-        probe=probe,
-        n_probes=n_probes,
-    )
-    return run.delta_logp_probes, run.delta_logp
 
 
 @pytest.mark.parametrize("probe", ["rademacher", "gaussian"])
@@ -90,7 +74,7 @@ def test_variance_grows_with_d_as_derived(probe, d, getkey):
     sde, dist = sr.VPSDE(), rotated_gaussian(d)
     A = sr.gaussian_flow_jacobian_integral(sde, dist, EPS, sde.T)
     predicted = float(sr.hutchinson_variance(A, probe))
-    channels, _ = probe_channels(sde, dist, dist.sample(getkey(), 1)[0], getkey(), probe, 4000)
+    channels, _ = probe_channels(sde, dist, dist.sample(getkey(), 1)[0], getkey(), probe, 4000, eps=EPS, tol=TOL)
     c = np.asarray(channels) - float(jnp.mean(channels))
     assert_mean_within(c**2, predicted, np.var(c**2), n_se=5)  # s² = mean(c²), SE² = (m₄ − s⁴)/n = var(c²)/n
     lam = jnp.linspace(0.2, 2.0, d)

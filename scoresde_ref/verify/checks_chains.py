@@ -10,6 +10,7 @@ import numpy as np
 
 import scoresde_ref as sr
 from scoresde_ref.exact._chain_limits import LIMITS, ddpm_kernel_error, measure, reverse_terminal_moments
+from scoresde_ref.examples import chain_zoo
 
 from ._registry import CheckResult, register, register_figure, save_figure
 
@@ -18,21 +19,14 @@ EXACT = 1e-11  # closed form vs an N-step recursion (N <= 1000): N * eps ≈ 2e-
 
 
 def _chains():
-    rng = np.random.default_rng(0)
+    """The reference code's schedules at N = 1000, and `examples.chain_zoo()` (the chains tests/test_chains.py uses)."""
     return {
         "DDPM_linear": sr.DDPMChain.linear(1000),
         "DDPM_cosine": sr.DDPMChain.cosine(1000),
         "SMLD_geometric": sr.SMLDChain.geometric(1000),
         "OU_constant": sr.OUChain(jnp.asarray(0.002), 1000),
         "OU_linear": sr.OUChain(jnp.linspace(0.0005, 0.005, 1000)),
-        "ddpm_linear": sr.DDPMChain.linear(1000, 0.1, 20.0),
-        "ddpm_cosine": sr.DDPMChain.cosine(200),
-        "ddpm_random": sr.DDPMChain(jnp.asarray(rng.uniform(1e-4, 0.3, 50))),
-        "smld_geometric": sr.SMLDChain.geometric(1000, 0.01, 50.0),
-        "smld_random": sr.SMLDChain(jnp.asarray(np.cumsum(rng.uniform(0.01, 1.0, 50)))),
-        "ou_constant": sr.OUChain(jnp.asarray(0.02), 500),
-        "ou_overshoot": sr.OUChain(jnp.asarray(1.7), 40),  # 1 - γ < 0: the chain oscillates
-        "ou_linear": sr.OUChain.linear(300, 0.001, 0.02),
+        **chain_zoo(),
     }
 
 

@@ -64,14 +64,16 @@ for _name, (_sde_name, _data) in _EXACT_CASES.items():
         )
 
 
-def _probe_channels(sde, dist, x, key, probe, n_probes):
+def probe_channels(sde, dist, x, key, probe, n_probes, *, eps=EPS, tol=TOL):
+    """All `n_probes` one-probe estimates of ∫∇·f̃ dt along the one (probe-independent) path from x, and their mean
+    (used by this module's checks and by tests/test_likelihood_hutchinson.py)."""
     run = sr.log_likelihood_details(
         sde,
         sr.exact_score(sde, dist),
         x,
-        eps=EPS,
-        rtol=TOL,
-        atol=TOL,
+        eps=eps,
+        rtol=tol,
+        atol=tol,
         divergence="hutchinson",
         key=key,
         probe=probe,
@@ -97,7 +99,7 @@ def _():
     Planted bugs caught: probes redrawn at each step (a channel then averages many probes and drifts towards
     tr A), probes of the wrong kind or from another split of the key, the mean replaced by the first probe."""
     sde, key = sr.VPSDE(), jax.random.key(0)
-    channels, _ = _probe_channels(sde, gaussian_2d(), _X, key, "gaussian", 8)
+    channels, _ = probe_channels(sde, gaussian_2d(), _X, key, "gaussian", 8)
     v = sr.sample_probe(key, (8, 2), "gaussian")
     A = sr.gaussian_flow_jacobian_integral(sde, gaussian_2d(), EPS, sde.T)
     err = float(jnp.max(jnp.abs(channels - jnp.einsum("ki,ij,kj->k", v, A, v))))
