@@ -11,6 +11,8 @@ VectorLike = Float[ArrayLike, " d"]
 Batch = Float[Array, "n d"]
 Matrix = Float[Array, "d d"]
 Key = PRNGKeyArray
+Times = Float[ArrayLike, "*t"]
+"""A time or an array of times: the schedule coefficients (beta, sigma, g, ...) act elementwise."""
 
 ScoreFn = Callable[[Vector, ScalarLike], Vector]
 """A score function `score_fn(x, t) -> array like x`, acting on one example."""
@@ -23,6 +25,7 @@ __all__ = [
     "Scalar",
     "ScalarLike",
     "ScoreFn",
+    "Times",
     "Vector",
     "VectorLike",
 ]

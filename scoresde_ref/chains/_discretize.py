@@ -14,6 +14,7 @@ import functools
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 from .._custom_types import Scalar, Vector
 from ..sde._base import AbstractSDE
@@ -89,7 +90,7 @@ class AbstractChainDiscretization(AbstractDiscretization):
 
     chain: eqx.AbstractVar[AbstractChain]
 
-    def t_ref(self, i, dtype=None) -> Scalar:
+    def t_ref(self, i, dtype=None) -> Float[Array, "*i"]:
         """Time $t'_i = (i-1)T/(N-1)$ at which noise level $i$ is read (in `dtype`, default float)."""
         return _as_float(i - 1, dtype) * self.sde.T / (self.n_steps - 1)
 

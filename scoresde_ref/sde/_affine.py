@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._custom_types import Scalar, ScalarLike, Vector
+from .._custom_types import Scalar, ScalarLike, Times, Vector
 from .._validation import check
 from ._base import AbstractAffineSDE
 
@@ -53,13 +53,13 @@ class AffineSDE(AbstractAffineSDE):
         """The same SDE, built only from its coefficients $a$, $b$, $g$ (not its kernel)."""
         return cls(sde.drift_coeff, sde.drift_offset, sde.diffusion, T=sde.T, n_nodes=n_nodes)
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return self.a(t)
 
     def drift_offset(self, t: ScalarLike) -> Scalar | Vector:
         return self.b(t)
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return self.g(t)
 
     def _quadrature(self, t):
@@ -88,5 +88,5 @@ class AffineSDE(AbstractAffineSDE):
         return jnp.tensordot(weights, b_u, axes=1)
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return self.unchecked_kernel(self.T)[1]

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._custom_types import Key, Scalar, ScalarLike, Vector
+from .._custom_types import Key, Scalar, ScalarLike, Times, Vector
 from .._validation import check_time
 
 
@@ -32,7 +32,7 @@ class AbstractSDE(eqx.Module):
         """The drift $f(x, t)$, an array shaped like `x`."""
 
     @abc.abstractmethod
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         """The (scalar) diffusion coefficient $g(t)$."""
 
 
@@ -59,7 +59,7 @@ class AbstractAffineSDE(AbstractSDE):
     """
 
     @abc.abstractmethod
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         """The scalar $a(t)$ multiplying $x$ in the drift."""
 
     @abc.abstractmethod
@@ -76,7 +76,7 @@ class AbstractAffineSDE(AbstractSDE):
 
     @property
     @abc.abstractmethod
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         """Standard deviation of the prior $\\pi = \\mathcal N(c(T), \\text{prior\\_std}^2 I)$."""
 
     # --- concrete API --------------------------------------------------------------------
@@ -131,7 +131,7 @@ class AbstractAffineSDE(AbstractSDE):
         mean = jnp.reshape(self.prior_mean(), (1,) * (len(shape) - 1) + (-1,))  # broadcast without rank promotion
         return mean + self.prior_std * z
 
-    def prior_log_prob(self, x: Vector) -> Scalar:
+    def prior_log_prob(self, x: Vector) -> ScalarLike:
         """Log-density of the prior at one example `x` of shape `(d,)`."""
         d = x.shape[-1]
         z = (x - self.prior_mean()) / self.prior_std
@@ -142,8 +142,8 @@ class AbstractLinearSDE(AbstractAffineSDE):
     """An affine SDE whose drift has no offset, $b(t) = 0$, so $c(t) = 0$: a subclass implements `T`,
     `diffusion`, `drift_coeff`, `unchecked_kernel` and `prior_std` (see `AbstractAffineSDE`)."""
 
-    def drift_offset(self, t: ScalarLike) -> Scalar:
+    def drift_offset(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def unchecked_kernel_offset(self, t: ScalarLike) -> Scalar:
+    def unchecked_kernel_offset(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))

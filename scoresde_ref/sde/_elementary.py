@@ -3,7 +3,7 @@ equation), dx = e^t dw, dx = sigma^t dw, and dx = b dt + sigma dw."""
 
 import jax.numpy as jnp
 
-from .._custom_types import Scalar, ScalarLike, Vector, VectorLike
+from .._custom_types import Scalar, ScalarLike, Times, Vector, VectorLike
 from .._special import expm1_ratio
 from .._validation import check
 from ._base import AbstractAffineSDE, AbstractLinearSDE
@@ -28,10 +28,10 @@ class BrownianMotion(AbstractLinearSDE):
         self.sigma = _check_positive(sigma, "sigma", "BrownianMotion")
         self.T = _check_positive(T, "T", "BrownianMotion")
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -39,7 +39,7 @@ class BrownianMotion(AbstractLinearSDE):
         return jnp.ones_like(std), std
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return jnp.asarray(self.sigma * jnp.sqrt(self.T))
 
 
@@ -55,10 +55,10 @@ class ExpDiffusionSDE(AbstractLinearSDE):
     def __init__(self, T: ScalarLike = 1.0):
         self.T = _check_positive(T, "T", "ExpDiffusionSDE")
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return jnp.exp(t)
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -66,7 +66,7 @@ class ExpDiffusionSDE(AbstractLinearSDE):
         return jnp.ones_like(std), std
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return self.unchecked_kernel(self.T)[1]
 
 
@@ -84,10 +84,10 @@ class PowerDiffusionSDE(AbstractLinearSDE):
         self.sigma = _check_positive(sigma, "sigma", "PowerDiffusionSDE")
         self.T = _check_positive(T, "T", "PowerDiffusionSDE")
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return jnp.exp(t * jnp.log(self.sigma))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -95,7 +95,7 @@ class PowerDiffusionSDE(AbstractLinearSDE):
         return jnp.ones_like(std), std
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return self.unchecked_kernel(self.T)[1]
 
 
@@ -120,13 +120,13 @@ class ConstantDriftSDE(AbstractAffineSDE):
         self.sigma = _check_positive(sigma, "sigma", "ConstantDriftSDE")
         self.T = _check_positive(T, "T", "ConstantDriftSDE")
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
     def drift_offset(self, t: ScalarLike) -> Vector:
         return self.b * jnp.ones_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -137,5 +137,5 @@ class ConstantDriftSDE(AbstractAffineSDE):
         return self.b * t
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return jnp.asarray(self.sigma * jnp.sqrt(self.T))

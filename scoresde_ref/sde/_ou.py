@@ -2,7 +2,7 @@
 
 import jax.numpy as jnp
 
-from .._custom_types import Scalar, ScalarLike
+from .._custom_types import Scalar, ScalarLike, Times
 from .._validation import check
 from ._base import AbstractLinearSDE
 
@@ -27,10 +27,10 @@ class OUSDE(AbstractLinearSDE):
         self.sigma = check(sigma, jnp.asarray(sigma) > 0, "OUSDE: sigma must be > 0")
         self.T = check(T, jnp.asarray(T) > 0, "OUSDE: T must be > 0")
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return -self.theta * jnp.ones_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return self.sigma * jnp.ones_like(jnp.asarray(t))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -38,5 +38,5 @@ class OUSDE(AbstractLinearSDE):
         return jnp.exp(-self.theta * t), jnp.sqrt(var)
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return jnp.asarray(self.sigma / jnp.sqrt(2 * self.theta))

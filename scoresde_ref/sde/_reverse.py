@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
-from .._custom_types import Scalar, ScalarLike, ScoreFn, Vector
+from .._custom_types import ScalarLike, ScoreFn, Times, Vector
 from ._base import AbstractSDE
 
 
@@ -46,7 +46,7 @@ class Flow(AbstractSDE):
     def drift(self, x: Vector, t: ScalarLike) -> Vector:
         return self.velocity(x, t)
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
 
@@ -68,5 +68,5 @@ class TimeReversedSDE(AbstractSDE):
     def drift(self, y: Vector, u: ScalarLike) -> Vector:
         return -reverse_drift(self.sde, self.score_fn, y, self.T - u)
 
-    def diffusion(self, u: ScalarLike) -> Scalar:
+    def diffusion(self, u: ScalarLike) -> ScalarLike:
         return self.sde.diffusion(self.T - u)

@@ -2,7 +2,7 @@
 
 import jax.numpy as jnp
 
-from .._custom_types import Scalar, ScalarLike
+from .._custom_types import Scalar, ScalarLike, Times
 from .._validation import check, check_time
 from ._base import AbstractLinearSDE
 
@@ -39,17 +39,17 @@ class VESDE(AbstractLinearSDE):
         )
         self.T = 1.0
 
-    def _log_ratio(self) -> Scalar:
+    def _log_ratio(self) -> ScalarLike:
         return jnp.log(self.sigma_max) - jnp.log(self.sigma_min)
 
-    def sigma(self, t: ScalarLike) -> Scalar:
+    def sigma(self, t: Times) -> Times:
         r"""$\sigma(t) = \sigma_{\min} (\sigma_{\max}/\sigma_{\min})^t$."""
         return self.sigma_min * jnp.exp(t * self._log_ratio())
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return self.sigma(t) * jnp.sqrt(2 * self._log_ratio())
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -64,5 +64,5 @@ class VESDE(AbstractLinearSDE):
         return jnp.ones_like(std), std
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return jnp.asarray(self.sigma_max)

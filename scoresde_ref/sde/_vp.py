@@ -3,7 +3,7 @@
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._custom_types import Scalar, ScalarLike
+from .._custom_types import Scalar, ScalarLike, Times
 from .._validation import check
 from ._base import AbstractLinearSDE
 
@@ -24,19 +24,19 @@ class _AbstractLinearBetaSDE(AbstractLinearSDE):
     beta_min: eqx.AbstractVar[ScalarLike]
     beta_max: eqx.AbstractVar[ScalarLike]
 
-    def beta(self, t: ScalarLike) -> Scalar:
+    def beta(self, t: Times) -> Times:
         r"""$\beta(t) = \beta_{\min} + (\beta_{\max} - \beta_{\min})\,t$."""
         return self.beta_min + (self.beta_max - self.beta_min) * t
 
-    def integrated_beta(self, t: ScalarLike) -> Scalar:
+    def integrated_beta(self, t: Times) -> Times:
         r"""$B(t) = \int_0^t \beta(s)\,ds = \beta_{\min} t + \tfrac12 (\beta_{\max} - \beta_{\min}) t^2$."""
         return self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t**2
 
-    def drift_coeff(self, t: ScalarLike) -> Scalar:
+    def drift_coeff(self, t: Times) -> Times:
         return -0.5 * self.beta(t)
 
     @property
-    def prior_std(self) -> Scalar:
+    def prior_std(self) -> ScalarLike:
         return jnp.ones_like(jnp.asarray(self.beta_max))
 
 
@@ -59,7 +59,7 @@ class VPSDE(_AbstractLinearBetaSDE):
         self.beta_min, self.beta_max = _check_betas(beta_min, beta_max, "VPSDE")
         self.T = 1.0
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return jnp.sqrt(self.beta(t))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -85,7 +85,7 @@ class SubVPSDE(_AbstractLinearBetaSDE):
         self.beta_min, self.beta_max = _check_betas(beta_min, beta_max, "SubVPSDE")
         self.T = 1.0
 
-    def diffusion(self, t: ScalarLike) -> Scalar:
+    def diffusion(self, t: Times) -> Times:
         return jnp.sqrt(self.beta(t) * -jnp.expm1(-2 * self.integrated_beta(t)))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
