@@ -11,10 +11,7 @@ diffrax route vs the reference code's scipy RK45 route at equal tolerance. Write
   diffrax Tsit5 vmapped (one adaptive solve per example) vs `solve_ivp(RK45)` on the whole batch as one
   state (the reference code), at rtol = atol in {1e-5, 1e-8}; NFE, time and the error against the
   closed-form log p_eps.
-- `eager_calls`: wall time of a first and a second eager call (same shapes, new key, data, eps and SDE
-  parameter values, a new `sr.exact_score`) of `log_likelihood` (VP, exact score of `gmm_2d()`, one example,
-  default tolerances) and `dsm_loss` (batch 256): the entry points compile at the boundary, so the second
-  call compiles nothing (issue 12 asks for < 5 % of the first).
+The first-vs-second eager-call measurement is `benchmarks/bench_eager_calls.py`.
 """
 
 import argparse
@@ -143,36 +140,6 @@ def ours_vs_scipy(batch, tolerances):
     return {"batch": batch, "sde": "VP(0.1, 20)", "data": "gmm_2d()", "prior": "exact p_T", "eps": EPS, "rows": out}
 
 
-def _wall(fn):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - t0
-
-
-def eager_calls():
-    dist = gmm_2d()
-    first_sde, second_sde = sr.VPSDE(), sr.VPSDE(0.2, 15.0)
-    first_score, second_score = sr.exact_score(first_sde, dist), sr.exact_score(second_sde, dist)
-    x0, x0_new = dist.sample(jax.random.key(0), 256), dist.sample(jax.random.key(1), 256)
-    rows = {
-        "log_likelihood": (
-            _wall(lambda: sr.log_likelihood(first_sde, first_score, x0[0])),
-            _wall(lambda: sr.log_likelihood(second_sde, second_score, x0_new[0], eps=2e-5)),
-        ),
-        "dsm_loss": (
-            _wall(lambda: sr.dsm_loss(jax.random.key(2), first_sde, first_score, x0)),
-            _wall(lambda: sr.dsm_loss(jax.random.key(3), second_sde, second_score, x0_new, eps=1e-4)),
-        ),
-    }
-    out = {name: {"first_s": a, "second_s": b, "ratio_second_over_first": b / a} for name, (a, b) in rows.items()}
-    for name, row in out.items():
-        print(
-            f"{name}: first {row['first_s']:.3f} s, second {row['second_s']:.4f} s "
-            f"({100 * row['ratio_second_over_first']:.2f} %)"
-        )
-    return {"note": "second call: new key, data, eps, SDE parameter values and exact_score, same shapes", **out}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="d up to 16 (a smoke run)")
@@ -183,7 +150,6 @@ def main():
     result = {
         **environment(),
         "dtype": "float64",
-        "eager_calls": eager_calls(),
         "time_vs_d": time_vs_d(dims, batch=64, repeat=2 if args.quick else 7),
         "ours_vs_scipy": ours_vs_scipy(64, [1e-5, 1e-8]),
     }

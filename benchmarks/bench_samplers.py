@@ -195,27 +195,6 @@ def ode_benchmarks(n, rtol, atol):
     }
 
 
-def second_call_benchmarks(n=512, n_steps=500):
-    """Wall time of a first and a second eager call (same shapes, new key, start, SDE parameters and
-    `exact_score` numbers) of `pc_sample` and `ode_sample`: the second must take < 5 % of the first."""
-    out = {}
-    for name in ("pc_sample", "ode_sample"):
-        times = []
-        for v in (0, 1):
-            sde = sr.VPSDE(0.1, 20.0 - v)
-            score, x_T = sr.exact_score(sde, gmm_2d()), sde.prior_sample(jax.random.key(10 + v), (n, 2))
-            jax.block_until_ready(x_T)
-            t0 = time.perf_counter()
-            if name == "pc_sample":
-                res = sr.pc_sample(jax.random.key(v), sde, score, x_T, n_steps=n_steps)
-            else:
-                res = sr.ode_sample(sde, score, x_T, n_steps=n_steps)
-            jax.block_until_ready(res.x)
-            times.append(time.perf_counter() - t0)
-        out[name] = {"first_call_s": times[0], "second_call_s": times[1], "ratio": times[1] / times[0]}
-    return out
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
@@ -232,7 +211,6 @@ def main():
             **em_benchmarks(n, n_steps, 1e-3, repeat=2 if args.quick else 3),
         },
         "probability_flow_ode": ode_benchmarks(1024 if args.quick else 4096, 1e-5, 1e-5),
-        "second_eager_call": second_call_benchmarks(),
     }
     write_result(result, args.out)
 
