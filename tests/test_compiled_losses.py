@@ -204,3 +204,18 @@ def test_option_objects_validate_their_fields(getkey):
     for fn, message in cases:
         with pytest.raises(ValueError, match=message):
             fn()
+
+
+def test_loss_terms_at_checks_its_times_eagerly():
+    """`t` outside [0, T] or NaN raises the time-domain ValueError at once, and a `t` of shape (1,) for a batch of 8 is
+    refused, not broadcast. Planted bugs caught: the range check left to the compiled graph (an opaque
+    EquinoxRuntimeError), or `broadcast_to` accepting (1,)."""
+    sde = sr.VPSDE()
+    score = sr.exact_score(sde, gmm_2d())
+    x0 = gmm_2d().sample(jax.random.key(0), 8)
+    z = jnp.zeros_like(x0)
+    for t in (2.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"loss_terms_at: time t must lie in \[0, T"):
+            sr.losses.loss_terms_at(sde, score, x0, t, z)
+    with pytest.raises(ValueError, match=r"t must be a scalar or of shape \(8,\)"):
+        sr.losses.loss_terms_at(sde, score, x0, jnp.array([0.5]), z)

@@ -241,3 +241,16 @@ def test_one_result_type_unpacks_as_the_tuples_did():
     for res in others:
         assert isinstance(res, SampleResult) and len(res) == 2
     assert others[4].nfe == 4
+
+
+def test_a_step_given_the_wrong_noise_shape_raises():
+    """A step with its noise given never broadcasts it: `z` of shape (1,) for x of shape (2,) (or (1, 2) for a batch
+    (4, 2)) raises a ValueError naming `z`. Planted bug caught: the check removed (x_mean + std * z broadcasts)."""
+    sde = sr.VPSDE()
+    score = sr.exact_score(sde, gaussian_2d())
+    x = jnp.array([0.3, -0.2])
+    with pytest.raises(ValueError, match="EulerMaruyama.step: z must have the shape of x"):
+        sr.samplers.EulerMaruyama().step(sde, score, x, 0.5, 1e-3, None, None, jnp.zeros(1))
+    xs = jnp.zeros((4, 2))
+    with pytest.raises(ValueError, match="AnnealedLangevinCorrector.step: z must have the shape of x"):
+        sr.samplers.AnnealedLangevinCorrector().step(sde, score, xs, 0.5, 1, sr.discretize(sde, 100), jnp.zeros((1, 2)))

@@ -7,9 +7,7 @@ test-only dependency (pyproject `[test]`); `scoresde-ref verify` checks the same
 
 import itertools
 
-import pytest
-
-sp = pytest.importorskip("sympy")
+import sympy as sp  # a declared test dependency (pyproject [test]): missing, the suite must fail, not skip
 
 t, u, x, y, h = sp.symbols("t u x y h", real=True)
 T, tau = sp.symbols("T tau", positive=True)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from .._custom_types import Array, Batch, Key, Scalar, ScalarLike, ScoreFn
 from .._divergence import AbstractDivergence
 from .._jit_boundary import floats_as_arrays
+from .._validation import check_time
 from ..sde._base import AbstractAffineSDE
 from ._objectives import AbstractObjective, Fisher, as_objective, draw_probes
 from ._time_sampling import AbstractTimeSampler, as_time_sampler, check_eps
@@ -197,7 +198,10 @@ def loss_terms_at(
         expected = f"probes of shape {x0.shape}" if objective.uses_probe else "no probes (probes=None)"
         got = None if probes is None else f"shape {jnp.shape(probes)}"
         raise ValueError(f"{owner}: {type(objective).__name__} takes {expected}; got {got}")
-    t = jnp.broadcast_to(jnp.asarray(t, dtype=jnp.result_type(x0)), x0.shape[:1])
+    t = jnp.asarray(t, dtype=jnp.result_type(x0))
+    if t.shape not in ((), x0.shape[:1]):  # never broadcast a (1,) or (n, 1) silently
+        raise ValueError(f"{owner}: t must be a scalar or of shape {x0.shape[:1]}; got shape {t.shape}")
+    t = jnp.broadcast_to(check_time(t, sde.T, owner), x0.shape[:1])  # eager ValueError when t is concrete
     sde, score_fn, objective = floats_as_arrays((sde, score_fn, objective))
     return _compiled_terms_at(sde, score_fn, x0, t, z, probes, objective, weighting)
 

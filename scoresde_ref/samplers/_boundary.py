@@ -14,3 +14,9 @@ def check_sampler_inputs(owner: str, sde, x_T, eps=None):
     if eps is None:
         return None
     return check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
+
+
+def check_noise_shape(owner: str, x, z) -> None:
+    """A step given its noise: `z` must have the shape of `x` (never broadcast a `(1,)` noise silently)."""
+    if jnp.shape(z) != jnp.shape(x):
+        raise ValueError(f"{owner}: z must have the shape of x {jnp.shape(x)}; got shape {jnp.shape(z)}")

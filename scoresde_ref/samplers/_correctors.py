@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key
+from ._boundary import check_noise_shape
 from ._langevin import langevin_update
 
 SNR_NORMS = ("batch", "per_example")
@@ -61,6 +62,7 @@ class AbstractCorrector(eqx.Module):
     def step(self, sde, score_fn, x: Batch, t, i, disc, z: Batch) -> tuple[Batch, Batch]:
         """One update $x \\leftarrow x + \\epsilon s(x, t) + \\sqrt{2\\epsilon}\\,z$ of the batch with the noise `z`
         given: `(x, x_mean)`."""
+        check_noise_shape(f"{type(self).__name__}.step", x, z)
         grad = jax.vmap(score_fn, (0, None))(x, t)
         return langevin_update(x, grad, self.step_size(sde, grad, z, t, i, disc), z)
 

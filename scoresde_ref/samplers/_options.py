@@ -53,7 +53,10 @@ def as_corrector(
     if isinstance(corrector, AbstractCorrector):
         given = [k for k, v in (("snr", snr), ("corrector_steps", n_steps), ("snr_norm", snr_norm)) if v is not None]
         if given:
-            raise ValueError(f"{owner}: {', '.join(given)} belong to the corrector object; pass them to it, not here")
+            raise ValueError(
+                f"{owner}: {', '.join(given)} {'is a field' if len(given) == 1 else 'are fields'} of the corrector "
+                "object; pass them to it, not here"
+            )
         return corrector
     _choice(corrector, (None, *CORRECTORS), "corrector", owner)
     if corrector is None:

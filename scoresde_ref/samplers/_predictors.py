@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from .._custom_types import Scalar, Vector
 from ..chains._discretize import AbstractChainDiscretization, AbstractDiscretization
 from ..sde._reverse import reverse_drift
+from ._boundary import check_noise_shape
 
 
 class AbstractPredictor(eqx.Module):
@@ -40,6 +41,7 @@ class AbstractPredictor(eqx.Module):
 
     def step(self, sde, score_fn, x: Vector, t, h, i, disc, z: Vector) -> tuple[Vector, Vector]:
         """`(x_next, x_mean)` with $x_{\\text{next}} = x_{\\text{mean}} + \\text{noise\\_std}\\,z$, `z` given."""
+        check_noise_shape(f"{type(self).__name__}.step", x, z)
         x_mean, std = self.mean_and_std(sde, score_fn, x, t, h, i, disc)
         return x_mean + std * z, x_mean
 

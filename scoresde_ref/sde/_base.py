@@ -97,14 +97,6 @@ class AbstractAffineSDE(AbstractSDE):
         """$c(t)$, the part of the kernel mean that does not depend on $x(0)$."""
         return self.unchecked_kernel_offset(check_time(t, self.T, type(self).__name__))
 
-    def _kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
-        """Former private name of `unchecked_kernel` (kept for older callers and citations)."""
-        return self.unchecked_kernel(t)
-
-    def _kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
-        """Former private name of `unchecked_kernel_offset` (kept for older callers and citations)."""
-        return self.unchecked_kernel_offset(t)
-
     def kernel_mean(self, x0: Vector, t: ScalarLike) -> Vector:
         """$E[x(t) \\mid x(0) = x_0] = m(t)\\,x_0 + c(t)$."""
         mean_coeff, _ = self.kernel(t)
