@@ -27,6 +27,13 @@ from ._objectives import ISM as ISM
 from ._objectives import AbstractObjective as AbstractObjective
 from ._objectives import Fisher as Fisher
 from ._objectives import SlicedScoreMatching as SlicedScoreMatching
+from ._parameterisation import PARAMETERISATIONS as PARAMETERISATIONS
+from ._parameterisation import AbstractParameterisation as AbstractParameterisation
+from ._parameterisation import EpsParameterisation as EpsParameterisation
+from ._parameterisation import ParameterisedScore as ParameterisedScore
+from ._parameterisation import ScoreParameterisation as ScoreParameterisation
+from ._parameterisation import X0Parameterisation as X0Parameterisation
+from ._parameterisation import as_parameterisation as as_parameterisation
 from ._parameterisation import eps_from_score as eps_from_score
 from ._parameterisation import score_from_eps as score_from_eps
 from ._parameterisation import score_from_x0 as score_from_x0
