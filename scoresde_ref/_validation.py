@@ -1,15 +1,27 @@
-"""Parameter validation that works both eagerly and under `jit`/`vmap`/`grad`.
+"""The one validation layer: parameter checks that work both eagerly and under `jit`/`vmap`/`grad`.
 
 `check(value, ok, message)` raises `ValueError(message)` at once when `ok` is a concrete
 boolean, and otherwise threads `eqx.error_if` into `value`, so a traced parameter is
 checked at run time without breaking tracing. Returned values must be used (that is what
 keeps the run-time check alive in the compiled graph).
+
+Every helper below is built on `check` or on static facts (shapes, dtypes, Python integers), and
+every message has one form, `"{owner}: {name} must be {requirement}; got {received}"`: the function
+(or class) that refused, the parameter, the allowed range and the value received (shown when it is
+concrete; a traced value is checked at run time and its message names the rule). Nothing is ever
+rounded, clamped or broadcast to make it valid.
 """
+
+import numbers
+import operator
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+#: dtypes refused at every boundary: too few bits for the kernels' closed forms (Cholesky, expm1).
+UNSUPPORTED_FLOATS = (jnp.float16, jnp.bfloat16)
 
 
 def _is_concrete(x) -> bool:
@@ -25,12 +37,167 @@ def check(value, ok, message: str):
     return eqx.error_if(jnp.asarray(value), jnp.logical_not(jnp.all(ok)), message)
 
 
-def check_time(t, T, owner: str):
-    """Return `t`, failing unless 0 <= t <= T (the time domain of an SDE)."""
-    shown_T = f" = {float(T):g}" if _is_concrete(T) else ""
-    shown_t = f"; got t = {float(t):g}" if _is_concrete(t) and jnp.ndim(t) == 0 else ""
+def _shown(value) -> str:
+    """`value` as received, for a message (`"(traced)"` when it has no concrete value)."""
+    if not _is_concrete(value):
+        return "(traced)"
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return f"{array.item()!r}"
+    return f"an array of shape {array.shape}"
+
+
+def _interval(lower, upper, lower_open: bool, upper_open: bool) -> str:
+    lo = "-inf" if lower is None else f"{float(lower):g}"
+    hi = "inf" if upper is None else f"{float(upper):g}"
+    return f"{'(' if lower_open or lower is None else '['}{lo}, {hi}{')' if upper_open or upper is None else ']'}"
+
+
+def check_real(
+    value, name: str, owner: str, *, lower=None, upper=None, lower_open=False, upper_open=False, scalar=True
+):
+    """Return `value`, failing unless it is a finite real number (array if not `scalar`) in the interval.
+
+    `lower`/`upper` may themselves be traced (e.g. `beta_max >= beta_min`); the bound is then named by value
+    only where it is concrete. A non-scalar where a scalar is asked for is refused (never broadcast).
+    """
+    array = jnp.asarray(value) if _is_concrete(value) else value
+    if not jnp.issubdtype(jnp.result_type(array), jnp.number) or jnp.issubdtype(
+        jnp.result_type(array), jnp.complexfloating
+    ):
+        raise TypeError(f"{owner}: {name} must be a real number; got {_shown(value)} of dtype {jnp.result_type(array)}")
+    if scalar and jnp.ndim(array) != 0:
+        raise ValueError(f"{owner}: {name} must be a scalar; got {_shown(value)}")
+    ok = jnp.isfinite(array)
+    if lower is not None:
+        ok = ok & ((array > lower) if lower_open else (array >= lower))
+    if upper is not None:
+        ok = ok & ((array < upper) if upper_open else (array <= upper))
+    bounds_shown = all(_is_concrete(b) for b in (lower, upper) if b is not None)
+    where = f" in {_interval(lower, upper, lower_open, upper_open)}" if bounds_shown else ""
+    what = "a finite number" if scalar else "finite (every entry)"
+    return check(value, ok, f"{owner}: {name} must be {what}{where}; got {name} = {_shown(value)}")
+
+
+def check_positive(value, name: str, owner: str):
+    """A finite scalar > 0."""
+    return check_real(value, name, owner, lower=0.0, lower_open=True)
+
+
+def check_finite_array(value, name: str, owner: str):
+    """Every entry of an array parameter (mixture means, covariances, data points) finite."""
+    return check_real(value, name, owner, scalar=False)
+
+
+def check_tolerance(value, name: str, owner: str):
+    """An ODE tolerance: a finite scalar > 0."""
+    return check_positive(value, name, owner)
+
+
+def check_integer(value, name: str, owner: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A static (Python or NumPy) integer count, as `int`; a float, a bool or an array is refused, never rounded.
+
+    An integral float such as `100.0` is refused as well: a step count that arrives as a float is a sign that
+    something upstream computed it, and `int(2.5)` silently taking 2 steps is what this check exists to stop.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral | np.integer):
+        integer_array = isinstance(value, np.ndarray | jax.Array) and jnp.issubdtype(value.dtype, jnp.integer)
+        if integer_array and jnp.ndim(value) == 0:
+            if not _is_concrete(value):
+                raise TypeError(f"{owner}: {name} must be a static integer (it sets a loop length); got a traced value")
+            value = int(value)
+        else:
+            raise TypeError(f"{owner}: {name} must be an integer; got {name} = {value!r} ({type(value).__name__})")
+    value = operator.index(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(
+            f"{owner}: {name} must be an integer in [{'-inf' if minimum is None else minimum}, "
+            f"{'inf' if maximum is None else maximum}]; got {name} = {value}"
+        )
+    return value
+
+
+def check_index(i, name: str, owner: str, *, minimum: int, maximum: int):
+    """An integer index in `[minimum, maximum]`, possibly traced (checked at run time); never clamped or wrapped."""
+    if isinstance(i, bool | np.bool_):
+        raise TypeError(f"{owner}: {name} must be an integer index; got {i!r}")
+    if not jnp.issubdtype(jnp.result_type(i), jnp.integer):
+        raise TypeError(f"{owner}: {name} must be an integer index in [{minimum}, {maximum}]; got {_shown(i)}")
+    if jnp.ndim(i) != 0:
+        raise ValueError(f"{owner}: {name} must be a scalar index; got {_shown(i)}")
+    return check(
+        i,
+        (jnp.asarray(i) >= minimum) & (jnp.asarray(i) <= maximum),
+        f"{owner}: {name} must be an integer in [{minimum}, {maximum}]; got {name} = {_shown(i)}",
+    )
+
+
+def check_label(y, n_classes: int, name: str, owner: str):
+    """A class label (or an array of them) in `{0, ..., n_classes - 1}`, possibly traced; never wrapped."""
+    if not jnp.issubdtype(jnp.result_type(y), jnp.integer) or isinstance(y, bool | np.bool_):
+        raise TypeError(f"{owner}: {name} must be an integer class label in [0, {n_classes - 1}]; got {_shown(y)}")
+    return check(
+        y,
+        (jnp.asarray(y) >= 0) & (jnp.asarray(y) < n_classes),
+        f"{owner}: {name} must be a class label in [0, {n_classes - 1}]; got {name} = {_shown(y)}",
+    )
+
+
+def check_time(t, T, owner: str, name: str = "t", *, lower=0.0, lower_open: bool = False):
+    """Return `t` (any shape: every entry checked), failing unless `lower <= t <= T` (the time domain of an SDE)."""
+    if not jnp.issubdtype(jnp.result_type(t), jnp.number):
+        raise TypeError(f"{owner}: time {name} must be a real number; got {_shown(t)}")
+    T_shown = f" = {float(T):g}" if _is_concrete(T) else ""
+    lo = f"{float(lower):g}"
+    array = jnp.asarray(t)
+    ok = (array > lower) if lower_open else (array >= lower)
     return check(
         t,
-        (jnp.asarray(t) >= 0) & (jnp.asarray(t) <= T),
-        f"{owner}: time t must lie in [0, T{shown_T}]{shown_t}",
+        ok & (array <= T),
+        f"{owner}: time {name} must lie in {'(' if lower_open else '['}{lo}, T{T_shown}]; got {name} = {_shown(t)}",
     )
+
+
+def check_float_dtype(x, name: str, owner: str):
+    """Refuse half precision (and integer data): the kernels need float32 or float64."""
+    dtype = jnp.result_type(x)
+    if dtype in UNSUPPORTED_FLOATS:
+        raise TypeError(f"{owner}: {name} has dtype {dtype}, which is not supported (use float32 or float64)")
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"{owner}: {name} must be a floating-point array (float32 or float64); got dtype {dtype}")
+    return x
+
+
+def check_same_dtype(owner: str, **arrays):
+    """The mixed-dtype rule: the arrays meeting at a boundary share one floating dtype, else a `TypeError`
+    naming both (no silent promotion or downcast; cast with `.astype` on the way in)."""
+    dtypes = {name: jnp.result_type(a) for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        shown = ", ".join(f"{name} has dtype {dtype}" for name, dtype in dtypes.items())
+        raise TypeError(f"{owner}: mixed dtypes: {shown}; cast one of them (e.g. `.astype`) so they agree")
+
+
+def check_vector(x, d: int | None, name: str, owner: str):
+    """One example: an array of shape `(d,)` (never a `(1,)` broadcast against `d`)."""
+    shape = jnp.shape(x)
+    if len(shape) != 1 or (d is not None and shape[0] != d):
+        want = "(d,)" if d is None else f"({d},)"
+        raise ValueError(f"{owner}: {name} must be one example of shape {want}; got shape {shape}")
+    return x
+
+
+def check_batch(x, d: int | None, name: str, owner: str):
+    """A batch: an array of shape `(n, d)` with `n >= 1`."""
+    shape = jnp.shape(x)
+    if len(shape) != 2 or shape[0] < 1 or (d is not None and shape[1] != d):
+        want = "(n, d)" if d is None else f"(n, {d})"
+        raise ValueError(f"{owner}: {name} must be a batch of shape {want} with n >= 1; got shape {shape}")
+    return x
+
+
+def check_choice(value, allowed, name: str, owner: str):
+    """An option name among `allowed`."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{owner}: {name} must be one of {tuple(allowed)}; got {name} = {value!r}")
+    return value
+

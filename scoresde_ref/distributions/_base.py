@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, Scalar, Vector
-from .._validation import check
+from .._validation import check, check_finite_array, check_integer, check_vector
 
 
 class AbstractDistribution(eqx.Module):
@@ -33,9 +33,17 @@ class AbstractDistribution(eqx.Module):
     def sample(self, key: Key, n: int) -> Batch:
         """`n` independent draws, shape `(n, d)`."""
 
+    def check_n(self, n, method: str = "sample") -> int:
+        """`n` as an `int`, failing unless it is an integer >= 1 (a sample size is never rounded)."""
+        return check_integer(n, "n", f"{type(self).__name__}.{method}", minimum=1)
+
 
 class AbstractDensity(AbstractDistribution):
     """A distribution with a density: `log_prob` and its gradient `score`, for one `x` of shape `(d,)`."""
+
+    def check_x(self, x: Vector, method: str) -> Vector:
+        """`x`, failing unless it is one example of shape `(d,)` with this distribution's `d` (never broadcast)."""
+        return check_vector(x, self.dim, "x", f"{type(self).__name__}.{method}")
 
     @abc.abstractmethod
     def log_prob(self, x: Vector) -> Scalar:
@@ -71,7 +79,9 @@ def check_weights(weights, owner: str):
     weights = jnp.asarray(weights)
     if weights.ndim != 1 or weights.shape[0] < 1:
         raise ValueError(f"{owner}: weights must be a non-empty vector of shape (K,); got shape {weights.shape}")
-    weights = check(weights, jnp.all(weights >= 0), f"{owner}: weights must be >= 0")
+    weights = check(
+        check_finite_array(weights, "weights", owner), jnp.all(weights >= 0), f"{owner}: weights must be >= 0"
+    )
     return check(
         weights,
         jnp.abs(jnp.sum(weights) - 1) <= 1e-6,

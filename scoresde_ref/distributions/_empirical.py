@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, Vector
+from .._validation import check_finite_array
 from ._base import AbstractDistribution, check_weights, sample_components
 from ._marginal import affine_posterior, as_row, push_forward
 from ._mixture import IsotropicGaussianMixture
@@ -25,7 +26,7 @@ class Empirical(AbstractDistribution):
         points = jnp.asarray(points)
         if points.ndim != 2 or points.shape[0] < 1:
             raise ValueError(f"Empirical: points must have shape (K, d) with K >= 1; got {points.shape}")
-        self.points = points
+        self.points = check_finite_array(points, "points", "Empirical")
         if weights is None:
             weights = jnp.full((points.shape[0],), 1.0 / points.shape[0], dtype=points.dtype)
         self.weights = check_weights(weights, "Empirical")
@@ -44,7 +45,7 @@ class Empirical(AbstractDistribution):
 
     def sample(self, key: Key, n: int) -> Batch:
         """Draw `n` training points with replacement, according to `weights`."""
-        return self.points[sample_components(key, self.weights, n)]
+        return self.points[sample_components(key, self.weights, self.check_n(n))]
 
 
 @push_forward.register

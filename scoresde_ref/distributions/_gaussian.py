@@ -7,7 +7,7 @@ import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float
 
 from .._custom_types import Batch, Key, Matrix, Scalar, Vector
-from .._validation import check
+from .._validation import check, check_finite_array
 from ._base import AbstractDensity, GaussianComponents, gaussian_components
 from ._marginal import affine_posterior, identity_like, push_forward
 
@@ -85,21 +85,22 @@ class Gaussian(AbstractDensity):
             raise ValueError(
                 f"Gaussian: mean must have shape (d,) and cov shape (d, d); got {mean.shape} and {cov.shape}"
             )
-        self.mean = mean
-        self.cov = cov
-        self.chol = cholesky_checked(cov, "Gaussian")
+        self.mean = check_finite_array(mean, "mean", "Gaussian")
+        self.cov = check_finite_array(cov, "cov", "Gaussian")
+        self.chol = cholesky_checked(self.cov, "Gaussian")
 
     @property
     def dim(self) -> int:
         return self.mean.shape[0]
 
     def log_prob(self, x: Vector) -> Scalar:
-        return gaussian_log_prob(x, self.mean, self.chol)
+        return gaussian_log_prob(self.check_x(x, "log_prob"), self.mean, self.chol)
 
     def score(self, x: Vector) -> Vector:
-        return gaussian_score(x, self.mean, self.chol)
+        return gaussian_score(self.check_x(x, "score"), self.mean, self.chol)
 
     def sample(self, key: Key, n: int) -> Batch:
+        n = self.check_n(n)
         z = jax.random.normal(key, (n, self.dim), dtype=self.mean.dtype)
         return self.mean[None] + z @ self.chol.T
 

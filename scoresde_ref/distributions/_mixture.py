@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from .._custom_types import Batch, Key, Scalar, ScalarLike, Vector
-from .._validation import check
+from .._validation import check, check_finite_array
 from ._base import AbstractDensity, GaussianComponents, check_weights, gaussian_components, sample_components
 from ._gaussian import cholesky_checked, gaussian_affine_posterior, inverse_cholesky
 from ._marginal import affine_posterior, as_row, identity_like, push_forward
@@ -36,9 +36,11 @@ class AbstractMixture(AbstractDensity):
 
     def responsibilities(self, x: Vector) -> jax.Array:
         """$r_k(x) = w_k p_k(x) / p(x)$ (softmax of the logits), shape `(K,)`."""
+        x = self.check_x(x, "responsibilities")
         return jax.nn.softmax(jnp.log(self.weights) + self.component_log_probs(x))
 
     def log_prob(self, x: Vector) -> Scalar:
+        x = self.check_x(x, "log_prob")
         return logsumexp(jnp.log(self.weights) + self.component_log_probs(x))
 
 
@@ -68,8 +70,9 @@ class GaussianMixture(AbstractMixture):
                 "GaussianMixture: need weights (K,), means (K, d), covs (K, d, d); "
                 f"got {self.weights.shape}, {means.shape}, {covs.shape}"
             )
-        self.means, self.covs = means, covs
-        self.chols = cholesky_checked(covs, "GaussianMixture", "covs")
+        self.means = check_finite_array(means, "means", "GaussianMixture")
+        self.covs = check_finite_array(covs, "covs", "GaussianMixture")
+        self.chols = cholesky_checked(self.covs, "GaussianMixture", "covs")
 
     def _whitened(self, x: Vector) -> tuple[jax.Array, jax.Array]:
         """$L_k^{-1}$ (independent of $x$: hoisted out of a `vmap` over examples) and $z_k = L_k^{-1}(x - \\mu_k)$."""
@@ -83,16 +86,17 @@ class GaussianMixture(AbstractMixture):
 
     def component_log_probs(self, x: Vector) -> jax.Array:
         """$(\\log \\mathcal N(x; \\mu_k, \\Sigma_k))_k$, shape `(K,)`."""
-        return self._log_probs_from(self._whitened(x)[1])
+        return self._log_probs_from(self._whitened(self.check_x(x, "component_log_probs"))[1])
 
     def score(self, x: Vector) -> Vector:
         # One whitening z_k = L_k^{-1}(x - mu_k) serves the responsibilities and the component
         # scores -L_k^{-T} z_k: the same arithmetic as the closed form, without recomputation.
-        inv, z = self._whitened(x)
+        inv, z = self._whitened(self.check_x(x, "score"))
         r = jax.nn.softmax(jnp.log(self.weights) + self._log_probs_from(z))
         return -jnp.einsum("k,kji,kj->i", r, inv, z)
 
     def sample(self, key: Key, n: int) -> Batch:
+        n = self.check_n(n)
         key_k, key_z = jax.random.split(key)
         k = sample_components(key_k, self.weights, n)
         z = jax.random.normal(key_z, (n, self.dim), dtype=self.means.dtype)
@@ -118,24 +122,27 @@ class IsotropicGaussianMixture(AbstractMixture):
                 "IsotropicGaussianMixture: need weights (K,) and means (K, d); "
                 f"got {self.weights.shape} and {means.shape}"
             )
-        self.means = means
+        self.means = check_finite_array(means, "means", "IsotropicGaussianMixture")
         self.std = check(
             std,
-            jnp.asarray(std) > 0,
-            "IsotropicGaussianMixture: std must be > 0 (the marginal of a finite training set "
+            jnp.isfinite(jnp.asarray(std)) & (jnp.asarray(std) > 0),
+            "IsotropicGaussianMixture: std must be finite and > 0 (the marginal of a finite training set "
             "has a density only for t > 0)",
         )
 
     def component_log_probs(self, x: Vector) -> jax.Array:
         d = self.dim
+        x = self.check_x(x, "component_log_probs")
         sq = jnp.sum((x[None] - self.means) ** 2, axis=-1)
         return -0.5 * sq / self.std**2 - d * jnp.log(self.std) - 0.5 * d * jnp.log(2 * jnp.pi)
 
     def score(self, x: Vector) -> Vector:
         # sum_k r_k (mu_k - x) / tau^2 = (E_r[mu] - x) / tau^2
+        x = self.check_x(x, "score")
         return (self.responsibilities(x) @ self.means - x) / self.std**2
 
     def sample(self, key: Key, n: int) -> Batch:
+        n = self.check_n(n)
         key_k, key_z = jax.random.split(key)
         k = sample_components(key_k, self.weights, n)
         z = jax.random.normal(key_z, (n, self.dim), dtype=self.means.dtype)

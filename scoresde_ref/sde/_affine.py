@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Scalar, ScalarLike, Times, Vector
-from .._validation import check
+from .._validation import check_integer, check_positive
 from ._base import AbstractAffineSDE
 
 
@@ -43,10 +43,8 @@ class AffineSDE(AbstractAffineSDE):
 
     def __init__(self, a, b, g, T: ScalarLike = 1.0, n_nodes: int = 64):
         self.a, self.b, self.g = a, b, g
-        self.T = check(T, jnp.asarray(T) > 0, "AffineSDE: T must be > 0")
-        if n_nodes < 2:
-            raise ValueError(f"AffineSDE: n_nodes must be >= 2; got {n_nodes}")
-        self.n_nodes = n_nodes
+        self.T = check_positive(T, "T", "AffineSDE")
+        self.n_nodes = check_integer(n_nodes, "n_nodes", "AffineSDE", minimum=2)
 
     @classmethod
     def from_sde(cls, sde: AbstractAffineSDE, n_nodes: int = 64) -> "AffineSDE":
@@ -60,7 +58,7 @@ class AffineSDE(AbstractAffineSDE):
         return self.b(t)
 
     def diffusion(self, t: Times) -> Times:
-        return self.g(t)
+        return self.g(self.check_time(t, "diffusion"))
 
     def _quadrature(self, t):
         """Outer nodes u_j in [0, t], their weights, and A(u_j, t) (inner quadrature)."""

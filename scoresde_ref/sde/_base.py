@@ -31,6 +31,15 @@ class AbstractSDE(eqx.Module):
     def drift(self, x: Vector, t: ScalarLike) -> Vector:
         """The drift $f(x, t)$, an array shaped like `x`."""
 
+    def check_time(self, t: Times, method: str = "", name: str = "t") -> Times:
+        """Return `t`, failing (at once, or through `eqx.error_if` when traced) unless $0 \\le t \\le T$.
+
+        Every public coefficient function (`drift`, `diffusion`, `kernel`, ...) calls it on its time; an
+        SDE added by a user should do the same in its `drift` and `diffusion`.
+        """
+        owner = type(self).__name__ + (f".{method}" if method else "")
+        return check_time(t, self.T, owner, name)
+
     @abc.abstractmethod
     def diffusion(self, t: Times) -> Times:
         """The (scalar) diffusion coefficient $g(t)$."""
@@ -82,6 +91,7 @@ class AbstractAffineSDE(AbstractSDE):
     # --- concrete API --------------------------------------------------------------------
 
     def drift(self, x: Vector, t: ScalarLike) -> Vector:
+        t = self.check_time(t, "drift")
         return self.drift_coeff(t) * x + self.drift_offset(t)
 
     def kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
@@ -91,11 +101,11 @@ class AbstractAffineSDE(AbstractSDE):
         $c(t) =$ `kernel_offset(t)` is zero for every SDE whose drift is linear in $x$.
         Fails (at once, or through `eqx.error_if` under `jit`) unless $0 \\le t \\le T$.
         """
-        return self.unchecked_kernel(check_time(t, self.T, type(self).__name__))
+        return self.unchecked_kernel(self.check_time(t, "kernel"))
 
     def kernel_offset(self, t: ScalarLike) -> Scalar | Vector:
         """$c(t)$, the part of the kernel mean that does not depend on $x(0)$."""
-        return self.unchecked_kernel_offset(check_time(t, self.T, type(self).__name__))
+        return self.unchecked_kernel_offset(self.check_time(t, "kernel_offset"))
 
     def kernel_mean(self, x0: Vector, t: ScalarLike) -> Vector:
         """$E[x(t) \\mid x(0) = x_0] = m(t)\\,x_0 + c(t)$."""

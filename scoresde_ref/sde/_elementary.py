@@ -5,12 +5,8 @@ import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Times, Vector, VectorLike
 from .._special import expm1_ratio
-from .._validation import check
+from .._validation import check_finite_array, check_positive
 from ._base import AbstractAffineSDE, AbstractLinearSDE
-
-
-def _check_positive(value, name, owner):
-    return check(value, jnp.asarray(value) > 0, f"{owner}: {name} must be > 0")
 
 
 class BrownianMotion(AbstractLinearSDE):
@@ -25,14 +21,14 @@ class BrownianMotion(AbstractLinearSDE):
     T: ScalarLike
 
     def __init__(self, sigma: ScalarLike = 1.0, T: ScalarLike = 1.0):
-        self.sigma = _check_positive(sigma, "sigma", "BrownianMotion")
-        self.T = _check_positive(T, "T", "BrownianMotion")
+        self.sigma = check_positive(sigma, "sigma", "BrownianMotion")
+        self.T = check_positive(T, "T", "BrownianMotion")
 
     def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(t))
+        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)
@@ -53,13 +49,13 @@ class ExpDiffusionSDE(AbstractLinearSDE):
     T: ScalarLike
 
     def __init__(self, T: ScalarLike = 1.0):
-        self.T = _check_positive(T, "T", "ExpDiffusionSDE")
+        self.T = check_positive(T, "T", "ExpDiffusionSDE")
 
     def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return jnp.exp(t)
+        return jnp.exp(self.check_time(t, "diffusion"))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = jnp.sqrt(0.5 * jnp.expm1(2 * jnp.asarray(t)))
@@ -81,14 +77,14 @@ class PowerDiffusionSDE(AbstractLinearSDE):
     T: ScalarLike
 
     def __init__(self, sigma: ScalarLike = 25.0, T: ScalarLike = 1.0):
-        self.sigma = _check_positive(sigma, "sigma", "PowerDiffusionSDE")
-        self.T = _check_positive(T, "T", "PowerDiffusionSDE")
+        self.sigma = check_positive(sigma, "sigma", "PowerDiffusionSDE")
+        self.T = check_positive(T, "T", "PowerDiffusionSDE")
 
     def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return jnp.exp(t * jnp.log(self.sigma))
+        return jnp.exp(self.check_time(t, "diffusion") * jnp.log(self.sigma))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = jnp.sqrt(expm1_ratio(2 * jnp.log(self.sigma), t))
@@ -116,9 +112,9 @@ class ConstantDriftSDE(AbstractAffineSDE):
         b = jnp.asarray(b)
         if b.ndim != 1:
             raise ValueError(f"ConstantDriftSDE: b must be a vector of shape (d,); got shape {b.shape}")
-        self.b = b
-        self.sigma = _check_positive(sigma, "sigma", "ConstantDriftSDE")
-        self.T = _check_positive(T, "T", "ConstantDriftSDE")
+        self.b = check_finite_array(b, "b", "ConstantDriftSDE")
+        self.sigma = check_positive(sigma, "sigma", "ConstantDriftSDE")
+        self.T = check_positive(T, "T", "ConstantDriftSDE")
 
     def drift_coeff(self, t: Times) -> Times:
         return jnp.zeros_like(jnp.asarray(t))
@@ -127,7 +123,7 @@ class ConstantDriftSDE(AbstractAffineSDE):
         return self.b * jnp.ones_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(t))
+        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)

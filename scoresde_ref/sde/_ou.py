@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Times
-from .._validation import check
+from .._validation import check_positive
 from ._base import AbstractLinearSDE
 
 
@@ -23,15 +23,15 @@ class OUSDE(AbstractLinearSDE):
     T: ScalarLike
 
     def __init__(self, theta: ScalarLike = 1.0, sigma: ScalarLike = 2**0.5, T: ScalarLike = 1.0):
-        self.theta = check(theta, jnp.asarray(theta) > 0, "OUSDE: theta must be > 0")
-        self.sigma = check(sigma, jnp.asarray(sigma) > 0, "OUSDE: sigma must be > 0")
-        self.T = check(T, jnp.asarray(T) > 0, "OUSDE: T must be > 0")
+        self.theta = check_positive(theta, "theta", "OUSDE")
+        self.sigma = check_positive(sigma, "sigma", "OUSDE")
+        self.T = check_positive(T, "T", "OUSDE")
 
     def drift_coeff(self, t: Times) -> Times:
         return -self.theta * jnp.ones_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(t))
+        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         var = self.sigma**2 / (2 * self.theta) * -jnp.expm1(-2 * self.theta * t)

@@ -11,12 +11,22 @@ from collections.abc import Callable
 import jax.numpy as jnp
 
 from .._custom_types import ScalarLike, ScoreFn, Times, Vector
+from .._validation import check_vector
 from ._base import AbstractSDE
 
 
+def _score_at(score_fn: ScoreFn, x: Vector, t: ScalarLike, owner: str) -> Vector:
+    """`score_fn(x, t)` for one example `x` `(d,)`, refusing a score whose shape is not that of `x`."""
+    check_vector(x, None, "x", owner)
+    score = score_fn(x, t)
+    if jnp.shape(score) != jnp.shape(x):
+        raise ValueError(f"{owner}: score_fn(x, t) must have the shape of x {jnp.shape(x)}; got {jnp.shape(score)}")
+    return score
+
+
 def reverse_drift(sde: AbstractSDE, score_fn: ScoreFn, x: Vector, t: ScalarLike) -> Vector:
-    r"""$f(x, t) - g(t)^2\,s(x, t)$, the drift of the reverse-time SDE."""
-    return sde.drift(x, t) - sde.diffusion(t) ** 2 * score_fn(x, t)
+    r"""$f(x, t) - g(t)^2\,s(x, t)$, the drift of the reverse-time SDE, for one example `x` `(d,)`."""
+    return sde.drift(x, t) - sde.diffusion(t) ** 2 * _score_at(score_fn, x, t, "reverse_drift")
 
 
 def reverse_drift_matrix(drift_fn, G_fn, score_fn: ScoreFn, x: Vector, t: ScalarLike) -> Vector:
@@ -28,8 +38,8 @@ def reverse_drift_matrix(drift_fn, G_fn, score_fn: ScoreFn, x: Vector, t: Scalar
 
 
 def probability_flow_drift(sde: AbstractSDE, score_fn: ScoreFn, x: Vector, t: ScalarLike) -> Vector:
-    r"""$f(x, t) - \tfrac12 g(t)^2\,s(x, t)$, the velocity of the probability-flow ODE."""
-    return sde.drift(x, t) - 0.5 * sde.diffusion(t) ** 2 * score_fn(x, t)
+    r"""$f(x, t) - \tfrac12 g(t)^2\,s(x, t)$, the velocity of the probability-flow ODE, for one example `x` `(d,)`."""
+    return sde.drift(x, t) - 0.5 * sde.diffusion(t) ** 2 * _score_at(score_fn, x, t, "probability_flow_drift")
 
 
 class Flow(AbstractSDE):

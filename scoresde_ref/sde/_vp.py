@@ -4,16 +4,18 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Times
-from .._validation import check
+from .._validation import check, check_real
 from ._base import AbstractLinearSDE
 
 
 def _check_betas(beta_min, beta_max, owner):
-    beta_min = check(beta_min, jnp.asarray(beta_min) >= 0, f"{owner}: beta_min must be >= 0")
+    beta_min = check_real(beta_min, "beta_min", owner, lower=0.0)
+    beta_max = check_real(beta_max, "beta_max", owner, lower=0.0, lower_open=True)
     beta_max = check(
         beta_max,
-        (jnp.asarray(beta_max) >= jnp.asarray(beta_min)) & (jnp.asarray(beta_max) > 0),
-        f"{owner}: beta_max must be > 0 and >= beta_min",
+        jnp.asarray(beta_max) >= jnp.asarray(beta_min),
+        f"{owner}: beta_max must be >= beta_min (beta(t) must not decrease); got beta_min = {beta_min!r}, "
+        f"beta_max = {beta_max!r}",
     )
     return beta_min, beta_max
 
@@ -25,7 +27,8 @@ class _AbstractLinearBetaSDE(AbstractLinearSDE):
     beta_max: eqx.AbstractVar[ScalarLike]
 
     def beta(self, t: Times) -> Times:
-        r"""$\beta(t) = \beta_{\min} + (\beta_{\max} - \beta_{\min})\,t$."""
+        r"""$\beta(t) = \beta_{\min} + (\beta_{\max} - \beta_{\min})\,t$, for $0 \le t \le T$."""
+        t = self.check_time(t, "beta")
         return self.beta_min + (self.beta_max - self.beta_min) * t
 
     def integrated_beta(self, t: Times) -> Times:
@@ -60,7 +63,7 @@ class VPSDE(_AbstractLinearBetaSDE):
         self.T = 1.0
 
     def diffusion(self, t: Times) -> Times:
-        return jnp.sqrt(self.beta(t))
+        return jnp.sqrt(self.beta(self.check_time(t, "diffusion")))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         B = self.integrated_beta(t)
@@ -86,6 +89,7 @@ class SubVPSDE(_AbstractLinearBetaSDE):
         self.T = 1.0
 
     def diffusion(self, t: Times) -> Times:
+        t = self.check_time(t, "diffusion")
         return jnp.sqrt(self.beta(t) * -jnp.expm1(-2 * self.integrated_beta(t)))
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
