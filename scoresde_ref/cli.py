@@ -1,13 +1,26 @@
 """The `scoresde-ref` command.
 
     scoresde-ref --version
-    scoresde-ref verify [--out DIR] [--select TEXT] [--no-figures]
+    scoresde-ref verify [--out DIR] [--select TEXT] [--overwrite] [--no-figures]
 
 runs every registered check (`scoresde_ref/verify/checks_*.py`), prints a table, writes
 `DIR/report.md` with the figures, lists the checks that do not apply here as skipped (never as
 passed), and exits 0 iff no check failed and no figure failed to draw. The checks run in float64:
 their tolerances are argued for float64 arithmetic; the float32 path has checks of its own
 (e.g. `kernels/VP_float32_std_t1e-5`).
+
+Where the report goes. A full run writes `DIR/report.md` and its figures in `DIR`. A `--select TEXT` run
+writes beside it, in `DIR/select-<slug>/` (`report.md` and its figures; `<slug>` is TEXT with every run of
+characters outside `[A-Za-z0-9._-]` made one `-`, e.g. `--select errata/000_` -> `DIR/select-errata-000_/`), so
+a partial run never replaces the full report; `--overwrite` writes it to `DIR/report.md` instead. The line
+`report: PATH` says where it went. The report and each figure are written to a temporary file in the same
+directory and renamed over the old one (`os.replace`): a full disk or a crash leaves the earlier report whole.
+
+Exit status: 0 every selected check passed and the report was written; 1 a check failed or raised, a figure
+failed to draw, no check matched `--select`, a check module failed to import, or the report could not be
+written (the earlier one is then unchanged); 2 a usage error, as argparse gives: among them an `--out` that
+cannot hold the report (an existing file, a path under a file, a directory that is not writable or cannot be
+created), refused in one line on stderr before any check is imported or run.
 """
 
 import argparse
@@ -27,28 +40,49 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser(
         "verify",
         help="run the numerical checks and write a report",
-        description="Run the registered numerical checks, print a table and write DIR/report.md. "
-        "Exit status 0 iff no check fails (skipped checks, which do not apply here, are listed apart).",
+        description="Run the registered numerical checks, print a table and write DIR/report.md "
+        "(a --select run: DIR/select-<slug>/report.md, beside the full report; --overwrite: DIR/report.md). "
+        "Exit status 0 iff no check fails (skipped checks, which do not apply here, are listed apart); "
+        "2 if DIR cannot hold the report (checked before any check runs).",
     )
     verify.add_argument(
         "--out",
         metavar="DIR",
         type=pathlib.Path,
         default=pathlib.Path("report"),
-        help="directory for report.md and the figures (default: ./report)",
+        help="directory for report.md and the figures (default: ./report); must be a directory, or creatable, "
+        "and writable",
     )
     verify.add_argument(
         "--select",
         metavar="TEXT",
         default=None,
-        help="run only checks whose group, name or group/name contains TEXT (and figures whose name contains it)",
+        help="run only checks whose group, name or group/name contains TEXT (and figures whose name contains it); "
+        "the report goes to DIR/select-<slug>/, leaving DIR/report.md alone",
+    )
+    verify.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --select: write the report and figures to DIR itself, replacing the full DIR/report.md",
     )
     verify.add_argument("--no-figures", action="store_true", help="do not draw the report figures")
     return parser
 
 
+def _usage_error(message: str) -> int:
+    print(f"scoresde-ref verify: error: {message}", file=sys.stderr)  # argparse's form, one line
+    return 2
+
+
 def _verify(args: argparse.Namespace) -> int:
-    # Precision first: before any check module is imported or any array is made.
+    # The output directory first: an --out that cannot hold the report is refused before any check is imported.
+    from .verify._report import REPORT_NAME, out_dir_problem, report_dir
+
+    target = report_dir(args.out, args.select, overwrite=args.overwrite)
+    if (problem := out_dir_problem(target)) is not None:
+        return _usage_error(f"--out {args.out}: {problem}")
+
+    # Precision next: before any check module is imported or any array is made.
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -71,13 +105,26 @@ def _verify(args: argparse.Namespace) -> int:
     if not verify.select_checks(args.select):
         print(f"verify: no checks match --select {args.select!r} ({len(registered)} registered)", file=sys.stderr)
         return 1
+    try:  # created only now, so that a usage error above leaves nothing behind
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # out_dir_problem said it could be: something changed since
+        return _usage_error(f"--out {args.out}: {target} cannot be created ({exc.strerror or exc})")
 
     results = verify.run_checks(args.select, progress=True)
-    figures = [] if args.no_figures else verify.run_figures(args.out, args.select, progress=True)
-    report = verify.write_report(results, figures, args.out)
+    figures = [] if args.no_figures else verify.run_figures(target, args.select, progress=True)
+    try:
+        report = verify.write_report(results, figures, target, select=args.select)
+    except OSError as exc:  # e.g. a full disk: the results are still printed below
+        report = None
+        print(
+            f"verify: could not write {target / REPORT_NAME} ({type(exc).__name__}: {exc}); "
+            "an earlier report there is unchanged",
+            file=sys.stderr,
+        )
 
     figure_errors = sum(1 for _, outcome, _ in figures if isinstance(outcome, Exception))
-    print(f"report: {report}")
+    if report is not None:
+        print(f"report: {report}")
     if figure_errors:
         print(f"verify: {figure_errors} figure(s) failed to draw (see the report)")
     print()
@@ -88,7 +135,7 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"  {line}")
     print(verify.summary_line(results))
     _, failed, _ = verify.count(results)
-    return 0 if failed == 0 and figure_errors == 0 else 1
+    return 0 if failed == 0 and figure_errors == 0 and report is not None else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,12 +88,16 @@ class Figure:
 
 
 def save_figure(fig, out_dir: pathlib.Path, filename: str) -> pathlib.Path:
-    """Lay out `fig`, write it to `out_dir / filename` (PNG, 110 dpi), close it, return the path."""
+    """Lay out `fig`, write it to `out_dir / filename` (PNG, 110 dpi) through a temporary file renamed over it
+    (a crash mid-write leaves an earlier figure whole), close it, return the path."""
     import matplotlib.pyplot as plt
+
+    from ._report import replaced_atomically  # imported here: _report imports this module
 
     fig.tight_layout()
     path = out_dir / filename
-    fig.savefig(path, dpi=110)
+    with replaced_atomically(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 
