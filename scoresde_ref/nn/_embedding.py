@@ -49,16 +49,19 @@ def noise_input(sde: AbstractSDE, t: ScalarLike) -> Scalar:
     return jnp.asarray(t)
 
 
-def _embeddings(tree) -> list:
-    is_embedding = lambda v: isinstance(v, GaussianFourierEmbedding)  # noqa: E731
-    return [m for m in jax.tree_util.tree_leaves(tree, is_leaf=is_embedding) if is_embedding(m)]
-
-
 def trainable_filter(model) -> object:
     r"""The `eqx.partition` filter of the trained leaves of `model`: every inexact array except the frequencies $W$ of
-    each `GaussianFourierEmbedding` (fixed by construction)."""
-    spec = jax.tree_util.tree_map(eqx.is_inexact_array, model)
-    n = len(_embeddings(spec))
-    if n == 0:
-        return spec
-    return eqx.tree_at(lambda s: [e.W for e in _embeddings(s)], spec, replace=[False] * n)
+    each `GaussianFourierEmbedding` (fixed by construction) and the parameters of an SDE the model holds (a
+    `ScoreModel` carries its SDE; its $\beta$ or $\sigma$ are not weights)."""
+
+    def fixed(node) -> bool:
+        return isinstance(node, GaussianFourierEmbedding | AbstractSDE)
+
+    def spec(node):
+        if isinstance(node, AbstractSDE):
+            return jax.tree_util.tree_map(lambda _: False, node)
+        if isinstance(node, GaussianFourierEmbedding):
+            return eqx.tree_at(lambda e: e.W, node, False)
+        return eqx.is_inexact_array(node)
+
+    return jax.tree_util.tree_map(spec, model, is_leaf=fixed)

@@ -42,7 +42,12 @@ class MLPScoreNet(eqx.Module):
         key_e, key_m = jax.random.split(key)
         self.embedding = GaussianFourierEmbedding(key_e, n_features, scale, dtype)
         mlp = eqx.nn.MLP(
-            int(dim) + 2 * int(n_features), int(dim), int(width), int(depth), activation=activation, key=key_m,
+            int(dim) + 2 * int(n_features),
+            int(dim),
+            int(width),
+            int(depth),
+            activation=activation,
+            key=key_m,
             dtype=dtype,
         )
         if zero_output:
