@@ -28,6 +28,16 @@ from ..score_sde._arrays import check_dtype, flat, per_example
 from .sampling import append_zero, torch_linspace
 
 
+@eqx.filter_jit
+def _sigma_to_t(schedule, sigma, quantize):
+    return schedule._sigma_to_t(sigma, quantize)
+
+
+@eqx.filter_jit
+def _t_to_sigma(schedule, t):
+    return schedule._t_to_sigma(t)
+
+
 class DiscreteSchedule(eqx.Module):
     """A mapping between continuous noise levels (sigmas, increasing) and the 0-based indices of discrete ones."""
 
@@ -62,7 +72,14 @@ class DiscreteSchedule(eqx.Module):
     def sigma_to_t(self, sigma, quantize=None):
         """The (fractional) 0-based level index of `sigma`, log-linear between neighbours; nearest with `quantize`."""
         quantize = self.quantize if quantize is None else quantize
-        sigma = jnp.asarray(sigma, self.dtype)
+        return _sigma_to_t(self, jnp.asarray(sigma, self.dtype), bool(quantize))
+
+    def t_to_sigma(self, t):
+        """$\\sigma = \\exp((1 - w)\\log\\sigma_{\\lfloor t\\rfloor} + w\\log\\sigma_{\\lceil t\\rceil})$,
+        $w = t - \\lfloor t\\rfloor$."""
+        return _t_to_sigma(self, jnp.asarray(t, self.dtype))
+
+    def _sigma_to_t(self, sigma, quantize):
         log_sigma = jnp.log(sigma).ravel()
         if quantize:
             return jnp.argmin(jnp.abs(log_sigma[None, :] - self.log_sigmas[:, None]), axis=0).reshape(sigma.shape)
@@ -74,10 +91,7 @@ class DiscreteSchedule(eqx.Module):
         t = (1 - w) * low_idx.astype(self.dtype) + w * (low_idx + 1).astype(self.dtype)
         return t.reshape(sigma.shape)
 
-    def t_to_sigma(self, t):
-        """$\\sigma = \\exp((1 - w)\\log\\sigma_{\\lfloor t\\rfloor} + w\\log\\sigma_{\\lceil t\\rceil})$,
-        $w = t - \\lfloor t\\rfloor$."""
-        t = jnp.asarray(t, self.dtype)
+    def _t_to_sigma(self, t):
         low_idx, high_idx = jnp.floor(t).astype(jnp.int32), jnp.ceil(t).astype(jnp.int32)
         w = t - jnp.floor(t)
         return jnp.exp((1 - w) * self.log_sigmas[low_idx] + w * self.log_sigmas[high_idx])

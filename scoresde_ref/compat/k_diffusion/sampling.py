@@ -25,7 +25,9 @@ relative). `extra_args`, `callback` work as in the library; `disable` is accepte
 """
 
 import math
+from collections.abc import Callable
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -223,6 +225,19 @@ def sample_euler_ancestral(model, x, sigmas, extra_args=None, callback=None, dis
     return x
 
 
+class _DenoiserScore(eqx.Module):
+    r"""The score $(D(x, \sigma) - x)/\sigma^2$ of one flattened example from a batched denoiser (a module, so that
+    `log_likelihood_details` compiles once per model, shape and extra arguments)."""
+
+    model: Callable = eqx.field(static=True)
+    shape: tuple = eqx.field(static=True)
+    extra_args: tuple = eqx.field(static=True)
+
+    def __call__(self, y, sigma):
+        xb = y.reshape((1,) + self.shape)
+        return ((self.model(xb, sigma[None], **dict(self.extra_args)) - xb) / sigma**2).ravel()
+
+
 def log_likelihood(model, x, sigma_min, sigma_max, extra_args=None, atol=1e-4, rtol=1e-4, *, noise=None):
     r"""$\log p_{\sigma_{\min}}(x) = \log\mathcal N(x(\sigma_{\max}); 0, \sigma_{\max}^2 I)
     + \int_{\sigma_{\min}}^{\sigma_{\max}} \nabla\cdot(dx/d\sigma)\,d\sigma$, per example, by
@@ -243,10 +258,7 @@ def log_likelihood(model, x, sigma_min, sigma_max, extra_args=None, atol=1e-4, r
         if noise.shape != x.shape:
             raise ValueError(f"log_likelihood: noise must be {x.shape}; got {noise.shape}")
 
-    def score_fn(y, sigma):
-        xb = y.reshape((1,) + shape)
-        return ((model(xb, sigma[None], **extra_args) - xb) / sigma**2).ravel()
-
+    score_fn = _DenoiserScore(model, shape, tuple(sorted(extra_args.items())))
     lls, fevals = [], 0
     for b in range(n):
         kwargs = {"divergence": "exact"}
