@@ -93,9 +93,7 @@ def mixtures(mean_bound=3.0, eigenvalues=(0.1, 2.0)):
     """2-component 2-D Gaussian mixtures: weight of the first in [0.05, 0.95], components as `gaussians`."""
 
     def build(w, g0, g1):
-        return sr.GaussianMixture(
-            jnp.array([w, 1.0 - w]), jnp.stack([g0.mean, g1.mean]), jnp.stack([g0.cov, g1.cov])
-        )
+        return sr.GaussianMixture(jnp.array([w, 1.0 - w]), jnp.stack([g0.mean, g1.mean]), jnp.stack([g0.cov, g1.cov]))
 
     component = gaussians(mean_bound, eigenvalues)
     return st.builds(build, _f(0.05, 0.95), component, component)

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import scoresde_ref as sr
-from strategies import _a, any_sde, examples, mixtures, points
+from strategies import _a, any_sde, examples, mixtures, points, sde_params
 
 # Edges of the SDE families, each pinned below with t = T (u = 0) and the smallest time of the range.
 VP_BETA_MIN_ZERO = sr.VPSDE(_a(0.0), _a(20.0))  # β(0) = 0: the kernel std ~ t√(Δβ/2) at small t
@@ -23,6 +23,8 @@ SIGMA_ONE = sr.PowerDiffusionSDE(_a(1.0), _a(1.0))  # σ = 1: the variance (σ^{
 VE_NARROW = sr.VESDE(_a(0.5), _a(0.501))  # σ_max/σ_min near 1: log σ_max − log σ_min cancels
 CONST_DRIFT = sr.ConstantDriftSDE(jnp.array([1.0, -2.0]), _a(0.1), _a(2.0))  # a kernel offset c(t) ≠ 0
 log_t = st.floats(-4.0, 0.0)  # t = T · 10^u, u ∈ [−4, 0]: u = 0 is t = T
+# Four classes that cover the kernel forms (m = 1 or < 1, c = 0 or ≠ 0): one compilation each per property.
+four_sdes = st.one_of(sde_params["VP"], sde_params["VE"], sde_params["OU"], sde_params["const_drift"])
 
 
 def _time(sde, u):
@@ -75,9 +77,8 @@ MIX_EDGE = sr.GaussianMixture(  # separated components, one nearly degenerate: t
 
 
 @settings(max_examples=examples(10))
-@given(sde=any_sde, dist=mixtures(), x=points(), x0=points(3.0), u=st.floats(-3.0, 0.0))
+@given(sde=four_sdes, dist=mixtures(), x=points(), x0=points(3.0), u=st.floats(-3.0, 0.0))
 @example(sde=VP_BETA_MIN_ZERO, dist=MIX_EDGE, x=jnp.array([0.3, -0.2]), x0=jnp.array([-3.0, 3.0]), u=0.0)
-@example(sde=SIGMA_ONE, dist=MIX_EDGE, x=jnp.array([0.3, -0.2]), x0=jnp.array([-3.0, 3.0]), u=-1.0)
 @example(sde=CONST_DRIFT, dist=MIX_EDGE, x=jnp.array([4.0, -4.0]), x0=jnp.array([3.0, -3.0]), u=-3.0)
 def test_tweedie_and_bayes_rule_for_the_exact_posterior(sde, dist, x, x0, u):
     """For drawn mixture data p_0, SDE, x and t ∈ [1e-3 T, T] (derivations/marginals.md §4):
@@ -105,7 +106,7 @@ def _conditional_routes(sde, labelled, x, t, y):
 
 
 @settings(max_examples=examples(10))
-@given(sde=any_sde, dist=mixtures(), x=points(8.0), u=log_t, y=st.integers(0, 1))
+@given(sde=st.one_of(sde_params["VP"], sde_params["VE"]), dist=mixtures(), x=points(8.0), u=log_t, y=st.integers(0, 1))
 @example(sde=VP_BETA_MIN_ZERO, dist=MIX_EDGE, x=jnp.array([8.0, -8.0]), u=0.0, y=0)  # the rare class, far away
 @example(sde=VE_NARROW, dist=MIX_EDGE, x=jnp.array([0.0, 0.0]), u=-4.0, y=0)
 def test_bayes_conditional_score_is_the_class_conditional_score(sde, dist, x, u, y):
@@ -133,9 +134,8 @@ def _markov_routes(sde, dist, u, t):
 
 
 @settings(max_examples=examples(10))
-@given(sde=any_sde, dist=mixtures(), u=log_t, r=st.floats(0.0, 1.0))
+@given(sde=four_sdes, dist=mixtures(), u=log_t, r=st.floats(0.0, 1.0))
 @example(sde=VP_BETA_MIN_ZERO, dist=MIX_EDGE, u=-4.0, r=1.0)  # from t = 0 to T
-@example(sde=SIGMA_ONE, dist=MIX_EDGE, u=-2.0, r=0.5)
 @example(sde=VE_NARROW, dist=MIX_EDGE, u=-1.0, r=0.0)
 @example(sde=CONST_DRIFT, dist=MIX_EDGE, u=-3.0, r=1.0)
 def test_kernels_are_markov_consistent_through_the_push_forward(sde, dist, u, r):
@@ -187,4 +187,3 @@ def test_ou_chain_kernel_is_its_moment_recursion(gamma):
     np.testing.assert_allclose(var, variances, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(m, (1 - gamma) ** k, rtol=1e-11, atol=1e-300)
     np.testing.assert_allclose(var, -np.expm1(2 * k * np.log(abs(1 - gamma) + 1e-300)) / (1 - gamma / 2), rtol=1e-10)
-

@@ -93,17 +93,16 @@ def _ode_law_error(sde, dist, n_steps, eps):
 
 
 @settings(max_examples=examples(6))
-@given(sde=st.one_of(vp_sdes, ve_sdes), dist=off_stationary)
-@example(sde=sr.VPSDE(_a(0.0), _a(18.0)), dist=DATA_EDGE)  # β_min = 0
+@given(sde=ve_sdes, dist=off_stationary)
 @example(sde=sr.VESDE(_a(0.01), _a(10.0)), dist=DATA_EDGE)  # the widest ratio of the range, 1e3
 @example(sde=sr.VESDE(_a(0.1), _a(1.0)), dist=DATA_EDGE)  # the narrowest ratio, 10
 def test_probability_flow_heun_law_converges_at_order_two(sde, dist):
     """The fixed-step Heun solution of the probability-flow ODE (exact score, exact p_T, eps = 1e-3) is an affine
-    map, its output law `ode_sampler_law`; its error against p_eps has slope 2 within ±0.15 over N = 20…160 (VP)
-    or 40…320 (VE, whose σ(t) varies by σ_max/σ_min over [0, 1]), for drawn parameters and data
+    map, its output law `ode_sampler_law`; its error against p_eps has slope 2 within ±0.15 over N = 40…320, for
+    drawn VE parameters (σ(t) varies by σ_max/σ_min over [0, 1], the stiffest family) and data
     (derivations/samplers.md §5–6). Planted bugs caught: ½g² written g² or ½g (000 §3.2, E4: the error stalls at
     O(1)), Euler's method in place of Heun's (slope 1)."""
-    ns = [40, 80, 160, 320] if isinstance(sde, sr.VESDE) else [20, 40, 80, 160]
+    ns = [40, 80, 160, 320]
     errors = np.array([float(_ode_law_error(sde, dist, jnp.asarray(float(n)), 1e-3)) for n in ns])
     assert np.all(np.isfinite(errors)) and errors.min() > 0, errors
     assert abs(fit_order(ns, errors) - 2.0) < ORDER_TOL
@@ -149,9 +148,8 @@ def _reverse_sde_laws(sde, dist):
 
 
 @settings(max_examples=examples(6))
-@given(sde=st.one_of(vp_sdes, ve_sdes), dist=gaussians())
+@given(sde=vp_sdes, dist=gaussians())
 @example(sde=sr.VPSDE(_a(0.0), _a(18.0)), dist=DATA_EDGE)  # β_min = 0
-@example(sde=sr.VESDE(_a(0.01), _a(10.0)), dist=DATA_EDGE)  # the widest VE ratio of the range
 def test_reverse_sde_with_exact_score_recovers_the_data_law(sde, dist):
     """Exact-score recovery (derivations/likelihood_weighting_bound.md): the reverse SDE dx = [f − g² ∇log p_t] dt +
     g dw̄ started from the exact p_T ends exactly at p_0 — its moment ODEs (`reverse_sde_output`, Dopri8 at
