@@ -43,7 +43,7 @@ def mlp_score_model(
     sde: AbstractAffineSDE,
     dim: int,
     *,
-    parameterisation: str | AbstractParameterisation = "eps",
+    parameterisation: str | AbstractParameterisation = "score",
     width: int = 128,
     depth: int = 2,
     activation: Callable = jax.nn.silu,
@@ -51,7 +51,10 @@ def mlp_score_model(
     scale: float = 1.0,
     dtype=None,
 ) -> ScoreModel:
-    """`ScoreModel(MLPScoreNet(key, dim, ...), sde, parameterisation)`: the default model of `train_score`."""
+    r"""`ScoreModel(MLPScoreNet(key, dim, ...), sde, parameterisation)`: the default model of `train_score`.
+
+    The default parameterisation is the score itself: the $\epsilon$-parameterisation divides the output's error by
+    $s(t)$, which the likelihood integrates down to $t = \epsilon$ (derivations/nn.md §2, measured there)."""
     network = MLPScoreNet(
         key, dim, width=width, depth=depth, activation=activation, n_features=n_features, scale=scale, dtype=dtype
     )

@@ -40,6 +40,7 @@ from ._checkpoint import load_checkpoint, read_config, save_checkpoint
 from ._result import TrainingDiverged, TrainResult
 
 OWNER = "train_score"
+DEFAULT_MODEL = "mlp_score_model(parameterisation='score', width=128, depth=2, n_features=16, scale=1.0)"
 INDEX = jnp.int32  # step indices (fold_in takes 32 bits)
 
 
@@ -153,7 +154,7 @@ def train_score(
     - `key`: one PRNG key; the same key gives bit-identical weights (module docstring for the key schedule).
     - `sde`: an affine SDE (exact kernel); `data`: the training set `(n, d)`, finite.
     - `model`: a score function `(x, t) -> score` that is an `eqx.Module` (e.g. `scoresde_ref.nn.ScoreModel`);
-      `None` builds `scoresde_ref.nn.mlp_score_model(key_model, sde, d)` (MLP, $\epsilon$-parameterisation).
+      `None` builds `scoresde_ref.nn.mlp_score_model(key_model, sde, d)` (MLP, score parameterisation).
     - `steps`, `batch_size`: optimiser steps and minibatch size (`batch_size <= n` unless `replace`).
     - `optimiser`: an optax transformation; default `optax.adam(learning_rate)`.
     - `objective`, `weighting`, `time_sampling`, `eps`: as `scoresde_ref.losses.loss_terms` (`"dsm"`; `"sigma2"`,
@@ -186,15 +187,18 @@ def train_score(
     weighting = as_weighting(weighting, OWNER)
     times = as_time_sampler(time_sampling, OWNER)
 
-    key_model, key_train = jax.random.split(key)
     default_model = model is None
+    if not default_model:  # checked by tracing only (jax.eval_shape): nothing is compiled before the checks pass
+        if not isinstance(model, eqx.Module):
+            raise TypeError(f"{OWNER}: model must be an eqx.Module score function (x, t) -> score; got {type(model)}")
+        out = jax.eval_shape(model, jax.ShapeDtypeStruct((d,), data.dtype), jax.ShapeDtypeStruct((), data.dtype))
+        if getattr(out, "shape", None) != (d,):
+            raise ValueError(
+                f"{OWNER}: model(x, t) must return shape (d,) = ({d},) for data of dimension {d}; got {out}"
+            )
+    key_model, key_train = jax.random.split(key)
     if default_model:
         model = mlp_score_model(key_model, sde, d, dtype=data.dtype)
-    if not isinstance(model, eqx.Module):
-        raise TypeError(f"{OWNER}: model must be an eqx.Module score function (x, t) -> score; got {type(model)}")
-    out = jax.eval_shape(model, jax.ShapeDtypeStruct((d,), data.dtype), jax.ShapeDtypeStruct((), data.dtype))
-    if getattr(out, "shape", None) != (d,):
-        raise ValueError(f"{OWNER}: model(x, t) must return shape (d,) = ({d},) for data of dimension {d}; got {out}")
     config = {
         "key": _key_list(key),
         "batch_size": batch_size,
@@ -207,7 +211,7 @@ def train_score(
         "replace": bool(replace),
         "data_shape": [n, d],
         "dtype": str(data.dtype),
-        "model": "mlp_score_model(width=128, depth=2, n_features=16, scale=1.0)" if default_model else _name(model),
+        "model": DEFAULT_MODEL if default_model else _name(model),
         "sde": _name(sde),
     }
     if optimiser is None:
