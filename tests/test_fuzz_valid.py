@@ -74,13 +74,13 @@ def _pointwise(sde, data, x, t):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
-@pytest.mark.parametrize("family", FAMILIES)
 @settings(max_examples=examples(5))
-@given(p=unit, q=unit, u=log_t, x0=big, x1=big, s=spread)
-@example(p=0.0, q=0.0, u=-5.0, x0=1e3, x1=-1e3, s=50.0)  # the narrowest schedule at t = 1e-5, far out
-@example(p=1.0, q=1.0, u=0.0, x0=1e3, x1=1e3, s=50.0)  # the widest schedule at t = T
-@example(p=0.0, q=1.0, u=-5.0, x0=0.0, x1=0.0, s=0.0)  # the components on top of each other
-def test_pointwise_entry_points_are_finite(family, dtype, p, q, u, x0, x1, s):
+@given(family=st.sampled_from(FAMILIES), p=unit, q=unit, u=log_t, x0=big, x1=big, s=spread)
+@example(family="VE", p=0.0, q=0.0, u=-5.0, x0=1e3, x1=-1e3, s=50.0)  # the narrowest VE ratio at t = 1e-5, far out
+@example(family="VP", p=1.0, q=1.0, u=0.0, x0=1e3, x1=1e3, s=50.0)  # the widest VP schedule at t = T
+@example(family="subVP", p=0.0, q=0.0, u=-5.0, x0=0.0, x1=0.0, s=0.0)  # β_min = 0, components on top
+@example(family="OU", p=0.0, q=1.0, u=-5.0, x0=-1e3, x1=1e3, s=50.0)
+def test_pointwise_entry_points_are_finite(dtype, family, p, q, u, x0, x1, s):
     """kernel, kernel_score, marginal log_prob and score, reverse_drift and probability_flow_drift of the exact
     score: finite for every valid schedule, t ∈ [1e-5, T], |x| ≤ 1e3 and components up to 100 apart."""
     sde = make_sde(family, p, q, dtype)
@@ -102,7 +102,7 @@ def _losses(key, sde, data, x0):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
 @settings(max_examples=examples(4))
-@given(family=st.sampled_from(FAMILIES), p=unit, q=unit, scale=st.floats(0.0, 1e3), seed=st.integers(0, 2**31 - 1))
+@given(family=st.sampled_from(["VP", "VE"]), p=unit, q=unit, scale=st.floats(0.0, 1e3), seed=st.integers(0, 2**31 - 1))
 @example(family="VE", p=0.0, q=0.0, scale=1e3, seed=0)
 @example(family="VP", p=1.0, q=1.0, scale=1e3, seed=0)
 def test_losses_are_finite(dtype, family, p, q, scale, seed):
@@ -135,6 +135,7 @@ BETA_MIN_ZERO = (
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
 @settings(max_examples=examples(4))
 @given(family=st.sampled_from(["VP", "VE"]), p=unit, q=unit, u=log_t, scale=st.floats(0.0, 1e3))
+@example(family="VP", p=0.0, q=0.5, u=-2.0, scale=1e3)  # β_min = 0: the reported failure, first (no shrinking)
 @example(family="VE", p=0.0, q=0.0, u=-2.0, scale=1e3)
 @example(family="VP", p=1.0, q=1.0, u=0.0, scale=1e3)
 def test_sampler_steps_are_finite(dtype, family, p, q, u, scale):
