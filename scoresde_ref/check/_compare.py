@@ -54,8 +54,15 @@ def _infer_dtype(target, method: MethodSpec) -> type:
     """The dtype of the target's floating outputs on the method's first explicit-free input."""
     found = []
 
-    @settings(max_examples=1, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)  # fmt: skip
+    @settings(
+        max_examples=1,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+    )
     @given(method.cases)
     def first(case):
         if not found:
@@ -71,8 +78,19 @@ def compare_method(target, spec, method: MethodSpec, dtype, examples: int, progr
     twin = spec.twin(dtype)
     kind = _kind(method, dtype)
     bound, reason = BOUNDS[kind]
-    state = {"n": 0, "skipped": 0, "abs": 0.0, "rel": 0.0, "ulp": 0.0, "scaled": 0.0, "ratio": -1.0,
-             "worst": None, "outs": None, "kappa": 1.0, "message": ""}  # fmt: skip
+    state = {
+        "n": 0,
+        "skipped": 0,
+        "abs": 0.0,
+        "rel": 0.0,
+        "ulp": 0.0,
+        "scaled": 0.0,
+        "ratio": -1.0,
+        "worst": None,
+        "outs": None,
+        "kappa": 1.0,
+        "message": "",
+    }
     bar = ProgressBar(examples, f"{spec.name}.{method.name}", enabled=progress)
 
     def one(case):
@@ -98,8 +116,9 @@ def compare_method(target, spec, method: MethodSpec, dtype, examples: int, progr
         for key in ("abs", "rel", "ulp", "scaled"):
             state[key] = max(state[key], getattr(errors, key))
         if ratio > state["ratio"]:
-            state.update(ratio=ratio, worst=case, outs={"target": got, "twin": expected}, kappa=kappa,
-                         message=errors.message)  # fmt: skip
+            state.update(
+                ratio=ratio, worst=case, outs={"target": got, "twin": expected}, kappa=kappa, message=errors.message
+            )
 
     run = settings(
         max_examples=examples,
@@ -115,8 +134,20 @@ def compare_method(target, spec, method: MethodSpec, dtype, examples: int, progr
     tolerance = Tolerance(kind, bound, state["kappa"], method.reason or reason)
     passed = state["n"] > 0 and state["ratio"] <= 1.0
     message = state["message"] if state["n"] else "no input ran (the twin refused every one)"
-    return MethodReport(method.name, state["n"], state["skipped"], state["abs"], state["rel"], state["ulp"],
-                        state["scaled"], tolerance, passed, state["worst"] or {}, state["outs"] or {}, message)  # fmt: skip
+    return MethodReport(
+        method.name,
+        state["n"],
+        state["skipped"],
+        state["abs"],
+        state["rel"],
+        state["ulp"],
+        state["scaled"],
+        tolerance,
+        passed,
+        state["worst"] or {},
+        state["outs"] or {},
+        message,
+    )
 
 
 def compare(target, twin, *, examples: int = 25, methods=None, dtype=None, progress=None) -> CompareReport:
@@ -142,8 +173,10 @@ def compare(target, twin, *, examples: int = 25, methods=None, dtype=None, progr
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"compare: dtype must be np.float64 or np.float32; got {np.dtype(dtype).name}")
     if dtype not in spec.dtypes:
-        raise ValueError(f"compare: twin {spec.name} offers dtypes {[np.dtype(d).name for d in spec.dtypes]}; "
-                         f"got {np.dtype(dtype).name}")  # fmt: skip
+        raise ValueError(
+            f"compare: twin {spec.name} offers dtypes {[np.dtype(d).name for d in spec.dtypes]}; "
+            f"got {np.dtype(dtype).name}"
+        )
     reports = tuple(compare_method(target, spec, m, dtype, int(examples), progress) for m in chosen)
     return CompareReport(spec.name, _describe(target), np.dtype(dtype).name, reports)
 

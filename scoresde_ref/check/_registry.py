@@ -95,5 +95,7 @@ def load_target(spec: str):
         try:
             obj = getattr(obj, part)
         except AttributeError as err:
-            raise ValueError(f"load_target: module {module_name!r} has no attribute {attr!r} (target {spec!r})") from err
+            raise ValueError(
+                f"load_target: module {module_name!r} has no attribute {attr!r} (target {spec!r})"
+            ) from err
     return obj() if call else obj

@@ -96,7 +96,8 @@ class CompareReport(NamedTuple):
 
     def table(self) -> str:
         """A fixed-width table: method, examples, max abs / rel error, max ULP, scaled error, limit, verdict."""
-        head = f"{'method':<28} {'n':>4} {'max abs':>10} {'max rel':>10} {'max ulp':>10} {'e/u':>10} {'limit':>10}  verdict"
+        cols = ("max abs", "max rel", "max ulp", "e/u", "limit")
+        head = f"{'method':<28} {'n':>4} " + " ".join(f"{c:>10}" for c in cols) + "  verdict"
         lines = [f"{self.twin} vs {self.target} ({self.dtype})", head, "-" * len(head)]
         for m in self.methods:
             verdict = "pass" if m.passed else "FAIL" + (f" ({m.message})" if m.message else "")
@@ -169,7 +170,9 @@ def case_errors(target: dict, twin: dict, inputs: dict, dtype) -> CaseErrors:
         both_nan = np.isnan(a) & np.isnan(b)
         bad = (~np.isfinite(a) | ~np.isfinite(b)) & ~both_nan & ~((a == b) & np.isinf(a))
         if np.any(bad):
-            return CaseErrors(np.inf, np.inf, np.inf, np.inf, f"{key}: non-finite {a[bad][0]} where the twin has {b[bad][0]}")
+            return CaseErrors(
+                np.inf, np.inf, np.inf, np.inf, f"{key}: non-finite {a[bad][0]} where the twin has {b[bad][0]}"
+            )
         ok = ~both_nan & np.isfinite(a)
         diff = np.abs(a - b)[ok]
         if diff.size == 0:

@@ -48,7 +48,9 @@ def _step_case(draw, config, max_steps=60, noise_name="noise", extra=None):
     if config["timestep_spacing"] == "leading" and config["steps_offset"]:
         n = max(n, 2)  # (n-1) floor(T/n) + 1 <= T - 1
     shape = draw(batch_shapes())
-    case = {"config": config, "n": n, "k": draw(st.integers(0, n - 1))}
+    # the ends of the schedule (first and last step) are drawn often: boundary conventions live there
+    k = draw(st.one_of(st.sampled_from([0, n - 1]), st.integers(0, n - 1)))
+    case = {"config": config, "n": n, "k": k}
     case |= {"sample": draw(arrays(shape)), "model_output": draw(arrays(shape)), noise_name: draw(normal_arrays(shape))}
     return case | {k: draw(v) for k, v in (extra or {}).items()}
 
@@ -97,8 +99,12 @@ def _add_noise_case(draw, config):
     shape = draw(batch_shapes())
     T = config["num_train_timesteps"]
     timesteps = np.asarray(draw(st.lists(st.integers(0, T - 1), min_size=shape[0], max_size=shape[0])), np.int64)
-    return {"config": config, "original_samples": draw(arrays(shape)), "noise": draw(normal_arrays(shape)),
-            "timesteps": timesteps}  # fmt: skip
+    return {
+        "config": config,
+        "original_samples": draw(arrays(shape)),
+        "noise": draw(normal_arrays(shape)),
+        "timesteps": timesteps,
+    }
 
 
 def _add_noise(factory, case):
@@ -116,8 +122,12 @@ register(
         _twin(twins.DDPMScheduler),
         (
             MethodSpec("set_timesteps", _step_case(_DDPM_CONFIG), _ddpm_set_timesteps, exact=True),
-            MethodSpec("add_noise", _add_noise_case(_DDPM_CONFIG), _add_noise,
-                       functools.partial(_add_noise_condition, twins.DDPMScheduler)),
+            MethodSpec(
+                "add_noise",
+                _add_noise_case(_DDPM_CONFIG),
+                _add_noise,
+                functools.partial(_add_noise_condition, twins.DDPMScheduler),
+            ),
             MethodSpec("step", _step_case(_DDPM_CONFIG), _ddpm_step, _ddpm_condition),
         ),
         "diffusers.DDPMScheduler",
@@ -141,8 +151,14 @@ def _ddim_step(factory, case):
     s = factory(**case["config"])
     s.set_timesteps(case["n"])
     t = int(s.timesteps[case["k"]])
-    out = s.step(case["model_output"], t, case["sample"], eta=case["eta"],
-                 use_clipped_model_output=case["use_clipped_model_output"], variance_noise=case["variance_noise"])  # fmt: skip
+    out = s.step(
+        case["model_output"],
+        t,
+        case["sample"],
+        eta=case["eta"],
+        use_clipped_model_output=case["use_clipped_model_output"],
+        variance_noise=case["variance_noise"],
+    )
     return {"prev_sample": out.prev_sample, "pred_original_sample": out.pred_original_sample}
 
 
@@ -153,8 +169,9 @@ def _ddim_condition(case, dtype):
     return _kappa(s, [t, t - s.config.num_train_timesteps // case["n"]], dtype)
 
 
-_DDIM_STEP = _step_case(_DDIM_CONFIG, noise_name="variance_noise",
-                        extra={"eta": _ETA, "use_clipped_model_output": st.booleans()})  # fmt: skip
+_DDIM_STEP = _step_case(
+    _DDIM_CONFIG, noise_name="variance_noise", extra={"eta": _ETA, "use_clipped_model_output": st.booleans()}
+)
 
 register(
     TwinSpec(
@@ -162,8 +179,12 @@ register(
         _twin(twins.DDIMScheduler),
         (
             MethodSpec("set_timesteps", _step_case(_DDIM_CONFIG), _ddim_set_timesteps, exact=True),
-            MethodSpec("add_noise", _add_noise_case(_DDIM_CONFIG), _add_noise,
-                       functools.partial(_add_noise_condition, twins.DDIMScheduler)),
+            MethodSpec(
+                "add_noise",
+                _add_noise_case(_DDIM_CONFIG),
+                _add_noise,
+                functools.partial(_add_noise_condition, twins.DDIMScheduler),
+            ),
             MethodSpec("step", _DDIM_STEP, _ddim_step, _ddim_condition),
         ),
         "diffusers.DDIMScheduler",
@@ -189,8 +210,11 @@ def _euler_config(case):
 def _euler_set_timesteps(factory, case):
     s = factory(**_euler_config(case))
     s.set_timesteps(case["n"])
-    return {"timesteps": np.asarray(s.timesteps), "sigmas": np.asarray(s.sigmas),
-            "init_noise_sigma": np.asarray(s.init_noise_sigma)}  # fmt: skip
+    return {
+        "timesteps": np.asarray(s.timesteps),
+        "sigmas": np.asarray(s.sigmas),
+        "init_noise_sigma": np.asarray(s.init_noise_sigma),
+    }
 
 
 def _euler_step(factory, case):
@@ -199,8 +223,11 @@ def _euler_step(factory, case):
     t = s.timesteps[case["k"]]
     scaled = s.scale_model_input(case["sample"], t)
     out = s.step(case["model_output"], t, case["sample"], s_churn=case["s_churn"], noise=case["noise"])
-    return {"scaled_input": np.asarray(scaled), "prev_sample": out.prev_sample,
-            "pred_original_sample": out.pred_original_sample}  # fmt: skip
+    return {
+        "scaled_input": np.asarray(scaled),
+        "prev_sample": out.prev_sample,
+        "pred_original_sample": out.pred_original_sample,
+    }
 
 
 def _euler_condition(case, dtype):
@@ -240,8 +267,11 @@ def _ancestral_step(factory, case):
     t = s.timesteps[case["k"]]
     scaled = s.scale_model_input(case["sample"], t)
     out = s.step(case["model_output"], t, case["sample"], noise=case["noise"])
-    return {"scaled_input": np.asarray(scaled), "prev_sample": out.prev_sample,
-            "pred_original_sample": out.pred_original_sample}  # fmt: skip
+    return {
+        "scaled_input": np.asarray(scaled),
+        "prev_sample": out.prev_sample,
+        "pred_original_sample": out.pred_original_sample,
+    }
 
 
 register(
@@ -259,12 +289,22 @@ register(
 
 @st.composite
 def _ve_case(draw):
-    config = {"num_train_timesteps": 2000, "snr": draw(st.sampled_from([0.15, 0.3])),
-              "sigma_min": draw(st.sampled_from([0.01, 0.1])), "sigma_max": draw(st.sampled_from([1348.0, 50.0]))}  # fmt: skip
+    config = {
+        "num_train_timesteps": 2000,
+        "snr": draw(st.sampled_from([0.15, 0.3])),
+        "sigma_min": draw(st.sampled_from([0.01, 0.1])),
+        "sigma_max": draw(st.sampled_from([1348.0, 50.0])),
+    }
     n = draw(st.integers(2, 30))
     shape = draw(batch_shapes(trailing=((3,), (2, 2))))
-    return {"config": config, "n": n, "k": draw(st.integers(0, n - 1)), "sample": draw(arrays(shape)),
-            "model_output": draw(arrays(shape)), "noise": draw(normal_arrays(shape))}  # fmt: skip
+    return {
+        "config": config,
+        "n": n,
+        "k": draw(st.integers(0, n - 1)),
+        "sample": draw(arrays(shape)),
+        "model_output": draw(arrays(shape)),
+        "noise": draw(normal_arrays(shape)),
+    }
 
 
 def _ve_scheduler(factory, case):
@@ -309,9 +349,14 @@ register(
 def _vp_case(draw):
     n = draw(st.integers(2, 50))
     shape = draw(batch_shapes(trailing=((3,), (2, 2))))
-    return {"config": {"beta_min": 0.1, "beta_max": draw(st.sampled_from([20.0, 10.0]))}, "n": n,
-            "k": draw(st.integers(0, n - 1)), "score": draw(arrays(shape)), "x": draw(arrays(shape)),
-            "noise": draw(normal_arrays(shape))}  # fmt: skip
+    return {
+        "config": {"beta_min": 0.1, "beta_max": draw(st.sampled_from([20.0, 10.0]))},
+        "n": n,
+        "k": draw(st.integers(0, n - 1)),
+        "score": draw(arrays(shape)),
+        "x": draw(arrays(shape)),
+        "noise": draw(normal_arrays(shape)),
+    }
 
 
 def _vp_step_pred(factory, case):

@@ -48,8 +48,20 @@ class LangevinCorrector(ss.LangevinCorrector):
         return PaperAlphaLangevin(self.snr, self.n_steps)
 
 
-def get_pc_sampler(sde, shape, predictor, corrector, inverse_scaler, snr, n_steps=1, probability_flow=False,
-                   continuous=False, denoise=True, eps=1e-3, device="cuda"):  # fmt: skip
+def get_pc_sampler(
+    sde,
+    shape,
+    predictor,
+    corrector,
+    inverse_scaler,
+    snr,
+    n_steps=1,
+    probability_flow=False,
+    continuous=False,
+    denoise=True,
+    eps=1e-3,
+    device="cuda",
+):
     """score_sde's `get_pc_sampler` interface, predictor then corrector at each time (module docstring)."""
     n_p, n_c = ss._draw_counts(predictor, corrector, n_steps)
 
@@ -59,11 +71,13 @@ def get_pc_sampler(sde, shape, predictor, corrector, inverse_scaler, snr, n_step
         x_mean = x
         for t in np.asarray(jnp.linspace(sde.T, eps, sde.N, dtype=sde.dtype)):
             vec_t = jnp.ones(shape[0], sde.dtype) * t
-            x, x_mean = ss.shared_predictor_update_fn(x, vec_t, sde, model, predictor, probability_flow, continuous,
-                                                      noise=draws[k] if n_p else None)  # fmt: skip
+            x, x_mean = ss.shared_predictor_update_fn(
+                x, vec_t, sde, model, predictor, probability_flow, continuous, noise=draws[k] if n_p else None
+            )
             k += n_p
-            x, x_mean = ss.shared_corrector_update_fn(x, vec_t, sde, model, corrector, continuous, snr, n_steps,
-                                                      noise=draws[k : k + n_c] if n_c else None)  # fmt: skip
+            x, x_mean = ss.shared_corrector_update_fn(
+                x, vec_t, sde, model, corrector, continuous, snr, n_steps, noise=draws[k : k + n_c] if n_c else None
+            )
             k += n_c
         return inverse_scaler(x_mean if denoise else x), sde.N * (n_steps + 1)
 

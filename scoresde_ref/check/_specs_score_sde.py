@@ -31,9 +31,15 @@ def corrector_cases(draw):
     shape = draw(batch_shapes(trailing=((3,), (2, 2))))
     N = draw(st.sampled_from([25, 50, 1000]))
     n_steps = draw(st.integers(1, 2))
-    return {"N": N, "snr": draw(st.sampled_from([0.16, 0.05])), "n_steps": n_steps, "c": draw(st.sampled_from([0.5, 2.0])),
-            "t": draw(st.sampled_from([1.0, 0.5, 0.02])), "x": draw(arrays(shape)),
-            "noise": np.stack([draw(normal_arrays(shape)) for _ in range(n_steps)])}  # fmt: skip
+    return {
+        "N": N,
+        "snr": draw(st.sampled_from([0.16, 0.05])),
+        "n_steps": n_steps,
+        "c": draw(st.sampled_from([0.5, 2.0])),
+        "t": draw(st.sampled_from([1.0, 0.5, 0.02])),
+        "x": draw(arrays(shape)),
+        "noise": np.stack([draw(normal_arrays(shape)) for _ in range(n_steps)]),
+    }
 
 
 def corrector_run(cls, case):
@@ -48,14 +54,27 @@ def sampler_cases(draw):
     shape = draw(batch_shapes(trailing=((2,),), max_batch=2))
     N = draw(st.integers(3, 4))
     draws = 1 + 2 * N  # the prior, then at each time one corrector draw and one predictor draw
-    return {"N": N, "shape": shape, "c": draw(st.sampled_from([0.5, 1.0])),
-            "noise": np.stack([draw(normal_arrays(shape)) for _ in range(draws)])}  # fmt: skip
+    return {
+        "N": N,
+        "shape": shape,
+        "c": draw(st.sampled_from([0.5, 1.0])),
+        "noise": np.stack([draw(normal_arrays(shape)) for _ in range(draws)]),
+    }
 
 
 def sampler_run(factory, case):
     sde = sde_lib.VPSDE(beta_min=0.1, beta_max=2.0, N=case["N"])  # N > beta_max: the DDPM form's betas < 1
-    sampler = factory(sde, case["shape"], ss.ReverseDiffusionPredictor, ss.LangevinCorrector, lambda x: x, 0.16,
-                      n_steps=1, denoise=True, eps=1e-3)  # fmt: skip
+    sampler = factory(
+        sde,
+        case["shape"],
+        ss.ReverseDiffusionPredictor,
+        ss.LangevinCorrector,
+        lambda x: x,
+        0.16,
+        n_steps=1,
+        denoise=True,
+        eps=1e-3,
+    )
     x, nfe = sampler(LinearScore(case["c"]), noise=list(case["noise"]))
     return {"x": np.asarray(x), "nfe": np.asarray(float(nfe))}
 
