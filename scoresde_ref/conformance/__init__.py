@@ -3,7 +3,8 @@
 
 - `SCORESDE_EXAMPLES=N` drawn inputs per method (default 25);
 - `SCORESDE_DTYPE=float32|float64` the target's dtype (default: read off its first output);
-- `SCORESDE_XFAIL=path`: expected failures, one per line, `METHOD: reason` (`#` comments; a reason is required) —
+- `SCORESDE_XFAIL=path`: expected failures, one per line, `METHOD: reason` (lines starting with `#` are
+  comments; a reason is required) —
   a listed method that fails is XFAIL, one that passes is an error (strict), as array-api-tests' xfails file and
   scikit-learn's `_xfail_checks` do.
 
@@ -18,8 +19,8 @@ def read_xfails(path) -> dict[str, str]:
     """`{method: reason}` from an expected-failures file (module docstring); a line without a reason is refused."""
     xfails = {}
     for n, line in enumerate(pathlib.Path(path).read_text().splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        line = line.strip()
+        if not line or line.startswith("#"):  # a comment line (a reason may cite "#14569")
             continue
         method, sep, reason = line.partition(":")
         if not sep or not reason.strip():
