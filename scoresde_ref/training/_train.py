@@ -104,17 +104,28 @@ def _check_positive_int(value, name, low=1) -> int:
     return int(value)
 
 
+def _check_float(value, name, lower, upper, shown, *, lower_open=False):
+    """A finite Python/NumPy scalar in the interval `shown` (checked on the host: nothing is compiled)."""
+    x = np.asarray(value)
+    ok = x.ndim == 0 and np.issubdtype(x.dtype, np.number) and np.isfinite(x)
+    ok = ok and (x > lower if lower_open else x >= lower) and x < upper
+    if not ok:
+        raise ValueError(f"{OWNER}: {name} must be a finite number in {shown}; got {name} = {value!r}")
+    return float(x)
+
+
 def _check_data(data):
-    data = jnp.asarray(data)
-    if data.ndim != 2 or data.shape[0] < 1 or data.shape[1] < 1:
-        raise ValueError(f"{OWNER}: data must be a batch of shape (n, d) with n, d >= 1; got shape {data.shape}")
-    if not jnp.issubdtype(data.dtype, jnp.floating):
-        raise TypeError(f"{OWNER}: data must be floating point; got dtype {data.dtype}")
-    bad = ~np.isfinite(np.asarray(data))
+    """`data` as an array `(n, d)`, checked on the host (NumPy) before anything touches a device."""
+    host = np.asarray(data)
+    if host.ndim != 2 or host.shape[0] < 1 or host.shape[1] < 1:
+        raise ValueError(f"{OWNER}: data must be a batch of shape (n, d) with n, d >= 1; got shape {host.shape}")
+    if not np.issubdtype(host.dtype, np.floating):
+        raise TypeError(f"{OWNER}: data must be floating point; got dtype {host.dtype}")
+    bad = ~np.isfinite(host)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
         raise ValueError(f"{OWNER}: data must be finite; got {int(bad.sum())} NaN/inf entries (first in row {row})")
-    return data
+    return host
 
 
 def _key_list(key) -> list[int]:
@@ -172,16 +183,15 @@ def train_score(
     batch_size = _check_positive_int(batch_size, "batch_size")
     if not isinstance(sde, AbstractAffineSDE):
         raise TypeError(f"{OWNER}: sde must be an affine SDE (an exact kernel); got {type(sde).__name__}")
-    data = _check_data(data)
-    n, d = data.shape
+    host = _check_data(data)
+    n, d = host.shape
+    dtype = jax.dtypes.canonicalize_dtype(host.dtype)
     if not replace and batch_size > n:
         raise ValueError(f"{OWNER}: batch_size must be <= n = {n} when sampling without replacement; got {batch_size}")
-    if not (0.0 <= float(ema_rate) < 1.0):
-        raise ValueError(f"{OWNER}: ema_rate must lie in [0, 1); got {ema_rate}")
-    if not (0.0 < float(eps) < float(sde.T)):
-        raise ValueError(f"{OWNER}: eps must satisfy 0 < eps < T = {float(sde.T):g}; got {eps}")
-    if optimiser is None and not float(learning_rate) > 0:
-        raise ValueError(f"{OWNER}: learning_rate must be > 0; got {learning_rate}")
+    _check_float(ema_rate, "ema_rate", 0.0, 1.0, "[0, 1)")
+    _check_float(eps, "eps", 0.0, float(sde.T), f"(0, {float(sde.T):g})", lower_open=True)
+    if optimiser is None:
+        _check_float(learning_rate, "learning_rate", 0.0, np.inf, "(0, inf)", lower_open=True)
     chunk = min(steps, 500) if steps_per_call is None else _check_positive_int(steps_per_call, "steps_per_call")
     objective = as_objective(objective, OWNER)
     weighting = as_weighting(weighting, OWNER)
@@ -191,11 +201,15 @@ def train_score(
     if not default_model:  # checked by tracing only (jax.eval_shape): nothing is compiled before the checks pass
         if not isinstance(model, eqx.Module):
             raise TypeError(f"{OWNER}: model must be an eqx.Module score function (x, t) -> score; got {type(model)}")
-        out = jax.eval_shape(model, jax.ShapeDtypeStruct((d,), data.dtype), jax.ShapeDtypeStruct((), data.dtype))
+        try:
+            out = jax.eval_shape(model, jax.ShapeDtypeStruct((d,), dtype), jax.ShapeDtypeStruct((), dtype))
+        except (TypeError, ValueError) as error:  # a model built for another dimension fails when traced
+            out = f"an error: {type(error).__name__}: {str(error).splitlines()[0]}"
         if getattr(out, "shape", None) != (d,):
             raise ValueError(
                 f"{OWNER}: model(x, t) must return shape (d,) = ({d},) for data of dimension {d}; got {out}"
             )
+    data = data if isinstance(data, jax.Array) else jnp.asarray(host)
     key_model, key_train = jax.random.split(key)
     if default_model:
         model = mlp_score_model(key_model, sde, d, dtype=data.dtype)
