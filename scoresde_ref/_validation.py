@@ -79,6 +79,25 @@ def check_real(
     return check(value, ok, f"{owner}: {name} must be {what}{where}; got {name} = {_shown(value)}")
 
 
+def tie(value, *checked):
+    """`value`, kept dependent on inputs that passed a traced check, so the compiler cannot drop the check.
+
+    `eqx.error_if` works by data dependence: a checked `t` whose value the result never reads (a constant
+    diffusion `sigma * ones_like(t)`, a gather from a constant schedule) would be dead code, and XLA would remove
+    its check with it. Adding $0 \\cdot t$ (cast to `value`'s dtype) keeps the dependence: IEEE arithmetic does not
+    let the compiler fold $0 \\cdot t$ to 0 (it is NaN for infinite $t$), and for every $t$ that passed the check
+    it adds exactly 0. Eagerly (all concrete) it returns `value` unchanged.
+    """
+    if all(_is_concrete(c) for c in checked):
+        return value
+
+    def tied(leaf):
+        zero = sum(jnp.sum(jnp.asarray(c).astype(jnp.result_type(leaf))) for c in checked) * 0
+        return leaf + zero
+
+    return jax.tree_util.tree_map(tied, value)
+
+
 def check_positive(value, name: str, owner: str):
     """A finite scalar > 0."""
     return check_real(value, name, owner, lower=0.0, lower_open=True)
@@ -122,13 +141,13 @@ def check_index(i, name: str, owner: str, *, minimum: int, maximum: int):
     if isinstance(i, bool | np.bool_):
         raise TypeError(f"{owner}: {name} must be an integer index; got {i!r}")
     if not jnp.issubdtype(jnp.result_type(i), jnp.integer):
-        raise TypeError(f"{owner}: {name} must be an integer index in [{minimum}, {maximum}]; got {_shown(i)}")
+        raise TypeError(f"{owner}: index {name} must be an integer in [{minimum}, {maximum}]; got {_shown(i)}")
     if jnp.ndim(i) != 0:
         raise ValueError(f"{owner}: {name} must be a scalar index; got {_shown(i)}")
     return check(
         i,
         (jnp.asarray(i) >= minimum) & (jnp.asarray(i) <= maximum),
-        f"{owner}: {name} must be an integer in [{minimum}, {maximum}]; got {name} = {_shown(i)}",
+        f"{owner}: index {name} must be an integer in [{minimum}, {maximum}]; got {name} = {_shown(i)}",
     )
 
 
@@ -168,15 +187,6 @@ def check_float_dtype(x, name: str, owner: str):
     return x
 
 
-def check_same_dtype(owner: str, **arrays):
-    """The mixed-dtype rule: the arrays meeting at a boundary share one floating dtype, else a `TypeError`
-    naming both (no silent promotion or downcast; cast with `.astype` on the way in)."""
-    dtypes = {name: jnp.result_type(a) for name, a in arrays.items()}
-    if len(set(dtypes.values())) > 1:
-        shown = ", ".join(f"{name} has dtype {dtype}" for name, dtype in dtypes.items())
-        raise TypeError(f"{owner}: mixed dtypes: {shown}; cast one of them (e.g. `.astype`) so they agree")
-
-
 def check_vector(x, d: int | None, name: str, owner: str):
     """One example: an array of shape `(d,)` (never a `(1,)` broadcast against `d`)."""
     shape = jnp.shape(x)
@@ -201,3 +211,21 @@ def check_choice(value, allowed, name: str, owner: str):
         raise ValueError(f"{owner}: {name} must be one of {tuple(allowed)}; got {name} = {value!r}")
     return value
 
+
+def check_score_output(owner: str, score_fn, x, t, name: str = "score_fn", input_name: str = "x_T") -> None:
+    """`score_fn(x, t)` on one example `x` must return an array of the shape and dtype of `x` (traced once by
+    `jax.eval_shape`, nothing computed): a `(d,)` score for `(d,)` data, and no float32/float64 mixture (with
+    x64 on, float32 samples meeting a float64 score would otherwise fail deep inside `lax.scan` or diffrax)."""
+    try:
+        out = jax.eval_shape(score_fn, x, t)
+    except (ValueError, TypeError) as exc:  # e.g. a (1,) example for 2-D data: say which input of `owner` it was
+        message = f"{owner}: {input_name} (one example of shape {jnp.shape(x)}) does not fit {name}: {exc}"
+        raise type(exc)(message) from exc
+    shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
+    if shape != jnp.shape(x):
+        raise ValueError(f"{owner}: {name}(x, t) must return the shape of one example {jnp.shape(x)}; got {shape}")
+    if dtype != jnp.result_type(x):
+        raise TypeError(
+            f"{owner}: mixed dtypes: {input_name} has dtype {jnp.result_type(x)} but {name}(x, t) returns {dtype}; "
+            "cast x_T or the score's parameters (e.g. the data distribution) so they agree"
+        )

@@ -215,7 +215,7 @@ def test_loss_terms_at_checks_its_times_eagerly():
     x0 = gmm_2d().sample(jax.random.key(0), 8)
     z = jnp.zeros_like(x0)
     for t in (2.0, -0.1, float("nan")):
-        with pytest.raises(ValueError, match=r"loss_terms_at: time t must lie in \[0, T"):
+        with pytest.raises(ValueError, match=r"loss_terms_at: time t must lie in \(0, T"):
             sr.losses.loss_terms_at(sde, score, x0, t, z)
     with pytest.raises(ValueError, match=r"t must be a scalar or of shape \(8,\)"):
         sr.losses.loss_terms_at(sde, score, x0, jnp.array([0.5]), z)

@@ -122,7 +122,7 @@ def test_an_sde_written_outside_the_package_gets_kernel_marginal_and_fokker_plan
     for t in TIMES:
         (m, s), (m_q, s_q) = sde.kernel(t), quadrature.kernel(t)
         np.testing.assert_allclose([m, s], [m_q, s_q], rtol=1e-12)
-    with pytest.raises(ValueError, match="GrowingNoiseOU: time t must lie in"):
+    with pytest.raises(ValueError, match="GrowingNoiseOU.kernel: time t must lie in"):
         sde.kernel(1.5)
 
     dist = gaussian_2d()

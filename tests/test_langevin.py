@@ -103,3 +103,20 @@ def test_langevin_validation():
             eps=1e-3,
             n_steps_each=2,
         )
+
+
+@pytest.mark.parametrize("norm", ["batch", "per_example"])
+def test_langevin_corrector_at_zero_score_is_the_identity(norm):
+    """A score that is exactly 0 (a flat log-density, a valid input) makes the snr rule (r |z| / |s|)^2 infinite;
+    the step is defined as 0 (derivations/samplers.md), so the update returns x unchanged and finite, not NaN.
+    Planted bug caught: the undefended rule gives inf * 0 = NaN. A nonzero score still moves x."""
+    sde = sr.VPSDE()
+    disc = sr.discretize(sde, 50)  # N > beta_max = 20
+    corrector = sr.samplers.LangevinCorrector(0.16, 1, norm)
+    x = jnp.array([[0.3, -0.2], [1.0, 2.0]])
+    z = jnp.array([[0.5, 0.1], [-1.0, 0.3]])
+    new, mean = corrector.step(sde, lambda y, t: jnp.zeros_like(y), x, 0.5, 5, disc, z)
+    np.testing.assert_array_equal(new, x)
+    np.testing.assert_array_equal(mean, x)
+    moved, _ = corrector.step(sde, lambda y, t: -y, x, 0.5, 5, disc, z)
+    assert np.all(np.isfinite(moved)) and not np.allclose(moved, x)

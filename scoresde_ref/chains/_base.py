@@ -9,24 +9,19 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Key, Scalar, Vector
-from .._validation import _is_concrete, check
+from .._validation import check, check_integer
+from .._validation import check_index as _check_index
 
 
-def check_index(i, n_steps: int, owner: str, lowest: int = 0):
-    """Return the chain index `i`, failing unless `lowest <= i <= n_steps` (eagerly or through `eqx.error_if`)."""
-    shown = f"; got i = {int(i)}" if _is_concrete(i) and jnp.ndim(i) == 0 else ""
-    return check(
-        i,
-        (jnp.asarray(i) >= lowest) & (jnp.asarray(i) <= n_steps),
-        f"{owner}: index i must lie in {{{lowest}, ..., N = {n_steps}}}{shown}",
-    )
+def check_index(i, n_steps: int, owner: str, lowest: int = 0, name: str = "i"):
+    """Return the chain index `i`, failing unless it is an integer with `lowest <= i <= n_steps` (eagerly or
+    through `eqx.error_if` when traced); a float index is refused, an index out of range never clamped."""
+    return _check_index(i, name, owner, minimum=lowest, maximum=n_steps)
 
 
 def check_n_steps(n_steps, owner: str, lowest: int = 1) -> int:
     """Return `n_steps` as an int, failing unless it is an integer >= `lowest` (static: it sets shapes)."""
-    if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < lowest:
-        raise ValueError(f"{owner}: n_steps must be an integer >= {lowest}; got {n_steps!r}")
-    return int(n_steps)
+    return check_integer(n_steps, "n_steps", owner, minimum=lowest)
 
 
 def check_schedule(values, ok, owner: str, name: str, allowed: str):
@@ -83,19 +78,25 @@ class AbstractChain(eqx.Module):
 
         `i` is an integer in $\\{0, \\dots, N\\}$ (may be traced); $i = 0$ gives `(1, 0)`.
         """
-        i = check_index(i, self.n_steps, type(self).__name__)
+        i = check_index(i, self.n_steps, f"{type(self).__name__}.kernel")
         mean_coeff, std = self.kernels()
         return mean_coeff[i], std[i]
 
     def step(self, x: Vector, i, z: Vector) -> Vector:
-        """One forward step: $x_i = a_i x_{i-1} + b_i z_i$ from `x` $= x_{i-1}$ and `z` $= z_i$."""
+        """One forward step: $x_i = a_i x_{i-1} + b_i z_i$ from `x` $= x_{i-1}$ and `z` $= z_i$, $1 \\le i \\le N$."""
+        i = self.check_step(i, "step")
         a, b = self.coefficients()
         return a[i - 1] * x + b[i - 1] * z
 
     def reverse_step(self, x: Vector, i, score_fn: Callable, z: Vector) -> Vector:
         """One reverse step $x_{i-1}$ = mean + std $z_i$ of `reverse_kernel(x, i, score_fn)`, `z` $= z_i$ given."""
-        mean, std = self.reverse_kernel(x, i, score_fn)
+        mean, std = self.reverse_kernel(x, self.check_step(i, "reverse_step"), score_fn)
         return mean + std * z
+
+    def check_step(self, i, method: str):
+        """The step index `i`, failing unless it is an integer in $\\{1, \\dots, N\\}$ (step $i$ maps $x_{i-1}$ to
+        $x_i$; there is no step 0, and `a[i - 1]` at $i = 0$ would silently read step $N$)."""
+        return check_index(i, self.n_steps, f"{type(self).__name__}.{method}", lowest=1)
 
     def perturb(self, key: Key, x0: Vector, i) -> Vector:
         """Draw $x_i \\sim p(x_i \\mid x_0)$ exactly, in one shot: $m_i x_0 + s_i z$."""

@@ -94,7 +94,7 @@ class DDPMChain(AbstractChain):
         `score_fn(x, i)` approximates $\nabla\log p_i$, the score of the law of $x_i$. The one
         formula of this step: the `Ancestral` predictor calls it too (`samplers/_predictors.py`).
         """
-        beta = self.betas[i - 1]
+        beta = self.betas[self.check_step(i, "reverse_kernel") - 1]
         return (x + beta * score_fn(x, i)) / jnp.sqrt(1 - beta), jnp.sqrt(beta)
 
 

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._custom_types import Scalar, Vector
+from .._validation import check
 from ..sde._base import AbstractSDE
 from ..sde._ve import VESDE
 from ..sde._vp import VPSDE
@@ -60,7 +61,7 @@ class AbstractDiscretization(eqx.Module):
 
     def step(self, x: Vector, i, z: Vector) -> Vector:
         """$x_i = x_{i-1} + f_i(x_{i-1}) + G_i z_i$ from `x` $= x_{i-1}$, `z` $= z_i$."""
-        f, G = self(x, i)
+        f, G = self(x, check_index(i, self.n_steps, f"{type(self).__name__}.step", lowest=1))
         return x + f + G * z
 
 
@@ -134,13 +135,15 @@ class DDPMDiscretization(AbstractChainDiscretization):
 
     def __init__(self, sde: VPSDE, n_steps: int):
         self.sde, self.n_steps = sde, check_n_steps(n_steps, "discretize", 2)
-        if not isinstance(sde.beta_max, jax.core.Tracer) and not sde.beta_max < self.n_steps:
-            raise ValueError(
-                f"discretize: the VP (DDPM) form needs beta_i = beta(t)/N < 1, i.e. N > beta_max; "
-                f"got N = {self.n_steps}, beta_max = {float(sde.beta_max):g}"
-            )
+        shown = f"{float(sde.beta_max):g}" if not isinstance(sde.beta_max, jax.core.Tracer) else "(traced)"
         t = self.t_ref(jnp.arange(1, self.n_steps + 1), parameter_dtype(sde))
-        self.chain = DDPMChain(sde.beta(t) / self.n_steps)
+        betas = check(  # kept under jit: a traced beta_max is checked at run time (eqx.error_if)
+            sde.beta(t) / self.n_steps,
+            jnp.asarray(sde.beta_max) < self.n_steps,
+            f"discretize: the VP (DDPM) form needs beta_i = beta(t)/N < 1, i.e. N > beta_max; "
+            f"got N = {self.n_steps}, beta_max = {shown}",
+        )
+        self.chain = DDPMChain(betas)
 
     def corrector_alpha(self, i, dtype) -> Scalar:
         return (1 - self.chain.betas[i - 1]).astype(dtype)

@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Scalar, Vector
-from ._base import AbstractChain, check_n_steps, check_schedule
+from .._validation import tie
+from ._base import AbstractChain, check_index, check_n_steps, check_schedule
 
 
 class OUChain(AbstractChain):
@@ -87,8 +88,9 @@ class OUChain(AbstractChain):
 
         `score` is $\nabla\log p_k(x_{k+1})$ (the score of the law of $X_k$, evaluated at $x_{k+1}$).
         """
+        k = check_index(k, self.n_steps - 1, "OUChain.backward_kernel", name="k")
         gamma = self.gammas[k]
-        return x_next + gamma * (x_next + 2 * score), jnp.sqrt(2 * gamma)
+        return tie(x_next + gamma * (x_next + 2 * score), k), tie(jnp.sqrt(2 * gamma), k)
 
     def drift_coefficients(self) -> Array:
         r"""$a_{k+1} - 1 = -\gamma_k$."""
@@ -100,6 +102,7 @@ class OUChain(AbstractChain):
 
         `score_fn(x, k)` approximates $\nabla\log p_k$; it is called with `k = i - 1`.
         """
+        i = self.check_step(i, "reverse_kernel")
         return self.backward_kernel(x, i - 1, score_fn(x, i - 1))
 
 

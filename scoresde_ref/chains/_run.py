@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from .._custom_types import Array, Key, Vector
 
 
+@eqx.filter_jit  # a failed run-time check (an index) raises a readable EquinoxRuntimeError
 def chain_path(chain, x0: Vector, zs: Array, *, trajectory: bool = False):
     """Run $x_i = $ `chain.step(x_{i-1}, i, zs[i-1])` for $i = 1, \\dots, N$ with given noises `zs` of shape `(N, d)`.
 
@@ -56,6 +57,7 @@ def sample_reverse_path(key: Key, chain, score_fn: Callable, x_N: Vector, *, tra
     return (x_first, jnp.concatenate([x_N[None], path])) if trajectory else x_first
 
 
+@eqx.filter_jit  # a failed run-time check (an index) raises a readable EquinoxRuntimeError
 def propagate_moments(step: Callable, mean: Vector, var: Vector, indices: Array) -> tuple[Array, Array]:
     """Exact per-coordinate mean and variance through steps $x' = $ `step(x, i, z)`, $z \\sim \\mathcal N(0, I)$,
     for `i` in `indices`, when `step` is affine in `x` and `z` with diagonal coefficients:

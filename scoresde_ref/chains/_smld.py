@@ -76,5 +76,6 @@ class SMLDChain(AbstractChain):
         \sqrt{\sigma_{i-1}^2(\sigma_i^2 - \sigma_{i-1}^2)/\sigma_i^2}\,z$
         ($\sigma_0 = 0$: the last step adds no noise). `score_fn(x, i)` approximates $\nabla\log p_i$.
         """
+        i = self.check_step(i, "reverse_kernel")
         sigma2, b2 = self.sigmas[i - 1] ** 2, self.coefficients()[1][i - 1] ** 2
         return x + b2 * score_fn(x, i), jnp.sqrt((sigma2 - b2) * b2 / sigma2)

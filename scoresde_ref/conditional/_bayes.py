@@ -18,6 +18,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from .._custom_types import Key, ScalarLike, ScoreFn, Vector
+from .._validation import check_label, check_real
 from ..distributions._marginal import marginal
 from ..distributions._mixture import AbstractMixture
 from ..sde._base import AbstractAffineSDE
@@ -55,7 +56,7 @@ def conditional_score(
 
     **Returns** a `ConditionalScore` (an `eqx.Module`, so it can be passed through `jit`).
     """
-    return ConditionalScore(score_fn, log_likelihood_fn, scale)
+    return ConditionalScore(score_fn, log_likelihood_fn, check_real(scale, "scale", "conditional_score"))
 
 
 def _check_labels(labels, n_components: int) -> tuple[int, ...]:
@@ -107,6 +108,8 @@ class LabelledMixture(eqx.Module):
         return logsumexp(logits[:, None] + log_member, axis=0) - logsumexp(logits)
 
     def conditional(self, y) -> AbstractMixture:
+        """$p(x \\mid y)$, the mixture of the components labelled `y` (an integer in $[0, C)$, never wrapped)."""
+        y = check_label(y, self.n_classes, "y", "LabelledMixture.conditional")
         member = self._membership(self.mixture.weights.dtype)[:, y]
         weights = self.mixture.weights * member
         return eqx.tree_at(lambda m: m.weights, self.mixture, weights / jnp.sum(weights))
@@ -146,9 +149,10 @@ class ClassLogLikelihood(eqx.Module):
     y: jax.Array | int
 
     def __call__(self, x: Vector, t: ScalarLike) -> jax.Array:
-        return class_log_posterior(self.sde, self.data, x, t)[self.y]
+        y = check_label(self.y, self.data.n_classes, "y", "ClassLogLikelihood")
+        return class_log_posterior(self.sde, self.data, x, t)[y]
 
 
 def class_log_likelihood(sde: AbstractAffineSDE, data: LabelledMixture, y) -> ClassLogLikelihood:
     r"""`ClassLogLikelihood(sde, data, y)`: $\log p_t(y \mid x)$ as a function of `(x, t)`."""
-    return ClassLogLikelihood(sde, data, y)
+    return ClassLogLikelihood(sde, data, check_label(y, data.n_classes, "y", "class_log_likelihood"))

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from .._custom_types import Batch, Key, ScalarLike, Vector
+from .._validation import check_batch, check_float_dtype, check_integer, check_label, check_positive
 from ..losses._time_sampling import sample_times
 from ..sde._base import AbstractAffineSDE
 from ._bayes import LabelledMixture, class_log_posterior, labelled_marginal
@@ -62,11 +63,16 @@ def classifier_loss(
 ) -> jax.Array:
     r"""The Monte-Carlo cross-entropy $\frac1n\sum_i -\log\hat p(y_i \mid x_i(t_i), t_i)$, $t_i \sim U(\epsilon, T)$,
     $x_i(t_i) = $ `sde.perturb`$(x_i(0), t_i)$ (one time and one perturbation per example)."""
+    owner = "classifier_loss"
+    check_float_dtype(check_batch(x0, None, "x0", owner), "x0", owner)
+    if jnp.shape(y0) != x0.shape[:1]:
+        raise ValueError(f"{owner}: y0 must hold one label per example, shape {x0.shape[:1]}; got {jnp.shape(y0)}")
     key_t, key_x = jax.random.split(key)
     n = x0.shape[0]
     t = sample_times(key_t, n, sde.T, eps=eps, dtype=x0.dtype)
     xt = jax.vmap(sde.perturb)(jax.random.split(key_x, n), x0, t)
     log_p = jax.nn.log_softmax(jax.vmap(model)(xt, t))
+    y0 = check_label(y0, log_p.shape[-1], "y0", owner)  # the model's output size is the number of classes
     return -jnp.mean(jnp.take_along_axis(log_p, y0[:, None], axis=1))
 
 
@@ -109,8 +115,13 @@ def train_classifier(
     perturbations, so the same key gives the same model. **Returns** `(trained_model, losses)` with
     `losses` `(n_steps,)` the minibatch losses.
     """
+    owner = "train_classifier"
+    check_batch(x0, None, "x0", owner)
+    n_steps = check_integer(n_steps, "n_steps", owner, minimum=1)
+    batch_size = check_integer(batch_size, "batch_size", owner, minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate", owner)
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    settings = (int(n_steps), int(batch_size), float(learning_rate), float(eps))
+    settings = (n_steps, batch_size, float(learning_rate), float(eps))
     params, losses = _train(params, static, key, sde, x0, y0, *settings)
     return eqx.combine(params, static), losses
 
@@ -123,7 +134,8 @@ class ClassifierLogLikelihood(eqx.Module):
     y: jax.Array | int
 
     def __call__(self, x: Vector, t: ScalarLike) -> jax.Array:
-        return jax.nn.log_softmax(self.model(x, t))[self.y]
+        log_p = jax.nn.log_softmax(self.model(x, t))
+        return log_p[check_label(self.y, log_p.shape[-1], "y", "ClassifierLogLikelihood")]
 
 
 def classifier_log_likelihood(model, y) -> ClassifierLogLikelihood:

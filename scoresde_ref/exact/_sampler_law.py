@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from .._jit_boundary import compiled
+from .._validation import check, check_choice, check_integer, check_real
 from ..chains._discretize import discretize
 from ..distributions._gaussian import Gaussian
 from ..distributions._marginal import marginal
@@ -22,6 +23,14 @@ from ..samplers._ode import batch_velocity
 from ..samplers._options import ODE_SOLVERS, as_solver
 from ..samplers._pc import pc_options, pc_scan, uses_discretization
 from ..sde._base import AbstractAffineSDE
+
+
+def _check_law_inputs(owner, sde, dist, eps, start):
+    """The checks of the sampler a law models, plus the law's own: Gaussian data, `eps` in $(0, T)$, `start`."""
+    if not isinstance(dist, Gaussian):
+        raise TypeError(f"{owner}: dist must be a Gaussian (the law is exact for it); got {type(dist).__name__}")
+    check_choice(start, ("exact", "prior"), "start", owner)
+    return check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
 
 
 def start_law(sde, dist, start):
@@ -92,8 +101,7 @@ def pc_sampler_moments(
     )
     if corrector is not None and not corrector.linear_gaussian:
         raise ValueError("pc_sampler_law: corrector must be None or 'ald' (the only linear-Gaussian ones)")
-    if start not in ("exact", "prior"):
-        start_law(sde, dist, start)  # raises the message
+    eps = _check_law_inputs("pc_sampler_law", sde, dist, eps, start)
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
     return _pc_sampler_moments(sde, dist, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, start)
 
@@ -136,7 +144,17 @@ def ode_sampler_law(
     `n_steps`) for Gaussian data and the exact score: the solver's map is affine,
     $x_\\epsilon = M x_T + v$, so the output is $\\mathcal N(M\\mu_T + v, M\\Sigma_T M^\\top)$.
     `n_steps` may be traced (it only sets the step size); compiled once per shape and solver."""
-    solver, _ = as_solver(solver, ODE_SOLVERS, "ode_sampler_law")
+    owner = "ode_sampler_law"
+    solver, _ = as_solver(solver, ODE_SOLVERS, owner)
+    eps = _check_law_inputs(owner, sde, dist, eps, start)
+    if isinstance(n_steps, jax.core.Tracer):  # a traced count keeps its check, at run time
+        n_steps = check(
+            n_steps,
+            (n_steps >= 1) & (n_steps == jnp.round(n_steps)),
+            f"{owner}: n_steps must be an integer >= 1; got n_steps = (traced)",
+        )
+    else:
+        n_steps = check_integer(n_steps, "n_steps", owner, minimum=1)
     return _ode_sampler_law(sde, dist, n_steps, eps, solver, start)
 
 

@@ -18,18 +18,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Array, Key, Scalar
-from .._validation import check
+from .._validation import check, check_integer
 
 
 def _range(data_range, owner):
     lo, hi = (float(v) for v in data_range)
-    if not hi > lo:
-        raise ValueError(f"{owner}: data_range must be (lo, hi) with hi > lo; got {data_range}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"{owner}: data_range must be finite (lo, hi) with hi > lo; got data_range = {data_range}")
     return lo, hi
 
 
 def dequantization_offset(n_bits: int = 8, data_range: tuple[float, float] | None = (0.0, 1.0)) -> float:
     r"""$b - \log_2(hi - lo)$ bits: `8.0` for `(0, 1)`, `7.0` for `(-1, 1)`, `0.0` for `data_range=None`."""
+    n_bits = check_integer(n_bits, "n_bits", "dequantization_offset", minimum=1)
     if data_range is None:
         return 0.0
     lo, hi = _range(data_range, "dequantization_offset")
@@ -41,6 +42,7 @@ def bits_per_dim(log_p, d: int, *, n_bits: int = 8, data_range: tuple[float, flo
 
     `log_p` is a log-density (nats) of the scaled, dequantised data, e.g. from `log_likelihood`; `d` its
     dimension (pixels × channels for images)."""
+    d = check_integer(d, "d", "bits_per_dim", minimum=1)
     return -jnp.asarray(log_p) / (d * jnp.log(2.0)) + dequantization_offset(n_bits, data_range)
 
 

@@ -27,7 +27,13 @@ import numpy as np
 from .._custom_types import Array, Key, Scalar, ScoreFn, Vector
 from .._divergence import AbstractDivergence, as_divergence
 from .._jit_boundary import floats_as_arrays
-from .._validation import check
+from .._validation import (
+    check_float_dtype,
+    check_integer,
+    check_real,
+    check_score_output,
+    check_tolerance,
+)
 from ..samplers._ode import solve_ivp_jax
 from ..samplers._options import ODE_SOLVERS, as_solver
 from ..sde._base import AbstractAffineSDE, AbstractSDE
@@ -68,8 +74,9 @@ def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: Abstract
     return velocity
 
 
-def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, batch_ok=False):
+def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, batch_ok=False, score_fn=None):
     """Validate eagerly; return `(estimator, eps)`."""
+    check_float_dtype(x, "x", owner)
     if prior is None and not isinstance(sde, AbstractAffineSDE):
         raise TypeError(f"{owner}: {type(sde).__name__} has no prior; pass prior= (any object with log_prob)")
     estimator = as_divergence(divergence, owner, probe=probe, n_probes=n_probes)
@@ -78,9 +85,16 @@ def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, 
     if not (x.ndim == 1 or (batch_ok and x.ndim == 2)):
         allowed = "(d,) or a batch (n, d)" if batch_ok else "(d,) (one example; use jax.vmap for a batch)"
         raise ValueError(f"{owner}: x must have shape {allowed}; got shape {x.shape}")
-    return estimator, check(
-        eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)"
-    )
+    eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
+    if score_fn is not None:
+        check_score_output(owner, score_fn, x if x.ndim == 1 else x[0], jnp.asarray(sde.T, x.dtype), input_name="x")
+    return estimator, eps
+
+
+def _check_solver_options(owner, rtol, atol, max_steps):
+    """Tolerances finite and > 0 (a negative or zero tolerance is never taken as given), `max_steps` an integer."""
+    rtol, atol = check_tolerance(rtol, "rtol", owner), check_tolerance(atol, "atol", owner)
+    return rtol, atol, check_integer(max_steps, "max_steps", owner, minimum=1)
 
 
 def _probes(estimator, key, shape, dtype):
@@ -169,8 +183,9 @@ def log_likelihood_details(
     owner = "log_likelihood"
     x = jnp.asarray(x)
     estimator, eps = _check_args(
-        owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior
+        owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior, score_fn=score_fn
     )
+    rtol, atol, max_steps = _check_solver_options(owner, rtol, atol, max_steps)
     solver_object, info = as_solver(solver, ODE_SOLVERS, owner)
     if not info.flag:
         raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS} (an error estimate); got {solver!r}")
@@ -182,7 +197,7 @@ def log_likelihood_details(
             )
     sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
     return _integrate(
-        sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, int(max_steps)
+        sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, max_steps
     )
 
 
@@ -252,7 +267,10 @@ def log_likelihood_scipy(
     """
     owner = "log_likelihood_scipy"
     x = np.asarray(x)
-    estimator, _ = _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, batch_ok=True)
+    estimator, _ = _check_args(
+        owner, sde, x, eps, divergence, key, probe, n_probes, prior, batch_ok=True, score_fn=score_fn
+    )
+    rtol, atol, _ = _check_solver_options(owner, rtol, atol, 1)
     xb = x.reshape(-1, x.shape[-1])
     n, d = xb.shape
     probes = _probes(estimator, key, xb.shape, xb.dtype)

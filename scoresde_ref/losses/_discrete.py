@@ -22,17 +22,16 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, Batch, Key, Scalar, ScoreFn
 from .._jit_boundary import floats_as_arrays
-from .._validation import check
+from .._validation import check, check_batch, check_float_dtype
 
 
 def _check(x0, levels, ok, message):
     x0, levels = jnp.asarray(x0), jnp.asarray(levels)
     name = message.split(":")[0]
-    if x0.ndim != 2:
-        raise ValueError(f"{name}: x0 must be a batch of shape (n, d); got shape {x0.shape}")
+    check_float_dtype(check_batch(x0, None, "x0", name), "x0", name)
     if levels.ndim != 1 or levels.shape[0] < 1:
         raise ValueError(f"{name}: the noise levels must be a non-empty vector (N,); got shape {levels.shape}")
-    return x0, check(levels, ok(levels), message)
+    return x0, check(levels, ok(levels) & jnp.isfinite(levels), message)
 
 
 def _check_noise(z, x0, levels, name):

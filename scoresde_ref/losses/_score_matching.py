@@ -23,18 +23,29 @@ import jax.numpy as jnp
 from .._custom_types import Array, Batch, Key, Scalar, ScalarLike, ScoreFn
 from .._divergence import AbstractDivergence
 from .._jit_boundary import floats_as_arrays
-from .._validation import check_time
+from .._validation import check_batch, check_float_dtype, check_score_output, check_time
 from ..sde._base import AbstractAffineSDE
 from ._objectives import AbstractObjective, Fisher, as_objective, draw_probes
 from ._time_sampling import AbstractTimeSampler, as_time_sampler, check_eps
 from ._weighting import AbstractWeighting, as_weighting
 
 
-def _check_batch(x0, owner) -> Batch:
-    x0 = jnp.asarray(x0)
-    if x0.ndim != 2:
-        raise ValueError(f"{owner}: x0 must be a batch of shape (n, d); got shape {x0.shape}")
+def _check_batch(x0, owner, sde=None, score_fn=None) -> Batch:
+    """`x0` a floating batch `(n, d)`, `n >= 1` (an empty batch has no mean loss), and `score_fn` returning the
+    shape and dtype of one example (a `(8, 1)` batch for 2-D data is refused, not broadcast)."""
+    x0 = check_float_dtype(check_batch(jnp.asarray(x0), None, "x0", owner), "x0", owner)
+    if score_fn is not None:
+        check_score_output(owner, score_fn, x0[0], jnp.asarray(sde.T, x0.dtype), input_name="x0")
     return x0
+
+
+def _check_times(t, x0, sde, owner):
+    """`t` a scalar or `(n,)` in $(0, T]$: at $t = 0$ the kernel std is 0 and every objective divides by it, so
+    $t = 0$ is refused (never a NaN loss); a `(1,)` or `(n, 1)` is refused, not broadcast."""
+    t = jnp.asarray(t, dtype=jnp.result_type(x0))
+    if t.shape not in ((), x0.shape[:1]):
+        raise ValueError(f"{owner}: t must be a scalar or of shape {x0.shape[:1]}; got shape {t.shape}")
+    return check_time(t, sde.T, owner, lower_open=True)  # eager ValueError when t is concrete
 
 
 def _terms_at(sde, score_fn, x0, t, z, probes, objective, weighting) -> Array:
@@ -75,9 +86,11 @@ def _prepare(owner, key, sde, score_fn, x0, *, objective, weighting, eps, time_s
     """Validate eagerly, turn floats into arrays, and draw `(t, z, probes)` (compiled)."""
     weighting = as_weighting(weighting, owner)
     times = as_time_sampler(time_sampling, owner)
-    x0 = _check_batch(x0, owner)
+    x0 = _check_batch(x0, owner, sde, score_fn)
     if t is None:
         eps = check_eps(eps, sde.T, owner)
+    else:
+        t = _check_times(t, x0, sde, owner)
     sde, score_fn, objective, eps, t = floats_as_arrays((sde, score_fn, objective, eps, t))
     t, z, probes = _compiled_draw(key, sde, x0, t, eps, objective, times)
     return sde, score_fn, x0, t, z, probes, objective, weighting
@@ -190,7 +203,7 @@ def loss_terms_at(
     owner = "loss_terms_at"
     objective = as_objective(objective, owner, divergence=divergence, probe=probe, target_score_fn=target_score_fn)
     weighting = as_weighting(weighting, owner)
-    x0 = _check_batch(x0, owner)
+    x0 = _check_batch(x0, owner, sde, score_fn)
     z = jnp.asarray(z)
     if z.shape != x0.shape:
         raise ValueError(f"{owner}: z must have the shape of x0 {x0.shape}; got shape {z.shape}")
@@ -198,10 +211,7 @@ def loss_terms_at(
         expected = f"probes of shape {x0.shape}" if objective.uses_probe else "no probes (probes=None)"
         got = None if probes is None else f"shape {jnp.shape(probes)}"
         raise ValueError(f"{owner}: {type(objective).__name__} takes {expected}; got {got}")
-    t = jnp.asarray(t, dtype=jnp.result_type(x0))
-    if t.shape not in ((), x0.shape[:1]):  # never broadcast a (1,) or (n, 1) silently
-        raise ValueError(f"{owner}: t must be a scalar or of shape {x0.shape[:1]}; got shape {t.shape}")
-    t = jnp.broadcast_to(check_time(t, sde.T, owner), x0.shape[:1])  # eager ValueError when t is concrete
+    t = jnp.broadcast_to(_check_times(t, x0, sde, owner), x0.shape[:1])
     sde, score_fn, objective = floats_as_arrays((sde, score_fn, objective))
     return _compiled_terms_at(sde, score_fn, x0, t, z, probes, objective, weighting)
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Key, ScalarLike
-from .._validation import check
+from .._validation import check_integer, check_positive, check_real
 
 
 class AbstractTimeSampler(eqx.Module):
@@ -89,7 +89,7 @@ def as_time_sampler(method: str | AbstractTimeSampler, owner: str) -> AbstractTi
 
 def check_eps(eps: ScalarLike, T: ScalarLike, owner: str):
     """Return `eps`, failing unless $0 < \\epsilon < T$ (eagerly, or through `eqx.error_if` when traced)."""
-    return check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < T), f"{owner}: eps must satisfy 0 < eps < T")
+    return check_real(eps, "eps", owner, lower=0.0, upper=T, lower_open=True, upper_open=True)
 
 
 def sample_times(
@@ -101,7 +101,8 @@ def sample_times(
     Fails unless $0 < \\epsilon < T$.
     """
     sampler = as_time_sampler(method, "sample_times")
-    return sampler.sample(key, n, T, check_eps(eps, T, "sample_times"), dtype)
+    n = check_integer(n, "n", "sample_times", minimum=1)
+    return sampler.sample(key, n, check_positive(T, "T", "sample_times"), check_eps(eps, T, "sample_times"), dtype)
 
 
 def mean_and_stderr(values: Array, *, method: str | AbstractTimeSampler = "uniform") -> tuple[Array, Array]:

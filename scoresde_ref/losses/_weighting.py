@@ -21,6 +21,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike
+from .._validation import tie
 from ..sde._base import AbstractAffineSDE
 
 
@@ -51,7 +52,8 @@ class UnitWeighting(AbstractWeighting):
     r"""$\lambda(t) = 1$."""
 
     def __call__(self, sde, t):
-        return jnp.ones_like(jnp.asarray(t, dtype=jnp.result_type(float)))
+        t = sde.check_time(t, "loss_weight")
+        return tie(jnp.ones_like(jnp.asarray(t, dtype=jnp.result_type(float))), t)
 
 
 _WEIGHTINGS = {"sigma2": SigmaSquaredWeighting, "g2": LikelihoodWeighting, "uniform": UnitWeighting}

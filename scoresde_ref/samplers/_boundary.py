@@ -3,17 +3,21 @@
 
 import jax.numpy as jnp
 
-from .._validation import check
+from .._validation import check_batch, check_float_dtype, check_real, check_score_output
 
 
-def check_sampler_inputs(owner: str, sde, x_T, eps=None):
-    """The eager checks every sampler makes at its boundary: `x_T` a batch `(n, d)`, and `eps` in $(0, T)$
-    (returned, or the `eqx.error_if` that checks it when traced)."""
-    if x_T.ndim != 2:
-        raise ValueError(f"{owner}: x_T must be a batch of shape (n, d); got shape {x_T.shape}")
-    if eps is None:
-        return None
-    return check(eps, (jnp.asarray(eps) > 0) & (jnp.asarray(eps) < sde.T), f"{owner}: eps must lie in (0, T)")
+def check_sampler_inputs(owner: str, sde, x_T, eps=None, score_fn=None):
+    """The eager checks every sampler makes at its boundary: `x_T` a floating batch `(n, d)` with `n >= 1`,
+    `eps` a finite number in $(0, T)$ (returned, or the `eqx.error_if` that checks it when traced), and, when
+    given, `score_fn` returning the shape and dtype of one example (`check_score_output`)."""
+    check_batch(x_T, None, "x_T", owner)
+    check_float_dtype(x_T, "x_T", owner)
+    if eps is not None:
+        eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
+    if score_fn is not None:
+        t = sde.T if eps is None else eps
+        check_score_output(owner, score_fn, x_T[0], jnp.asarray(t, jnp.result_type(x_T)))
+    return eps
 
 
 def check_noise_shape(owner: str, x, z) -> None:

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Batch, Key
+from .._validation import check_choice, check_integer, check_positive
 from ._boundary import check_noise_shape
 from ._langevin import langevin_update
 
@@ -42,9 +43,11 @@ SNR_NORMS = ("batch", "per_example")
 
 
 def _check_n_steps(n_steps, owner):
-    if isinstance(n_steps, bool) or int(n_steps) != n_steps or n_steps < 1:
-        raise ValueError(f"{owner}: n_steps (corrector_steps) must be an integer >= 1; got {n_steps!r}")
-    return int(n_steps)
+    return check_integer(n_steps, "n_steps (corrector_steps)", owner, minimum=1)
+
+
+def _check_snr(snr, owner):
+    return jnp.asarray(check_positive(snr, "snr", owner))
 
 
 class AbstractCorrector(eqx.Module):
@@ -86,16 +89,19 @@ class LangevinCorrector(AbstractCorrector):
     linear_gaussian: ClassVar[bool] = False
 
     def __init__(self, snr=0.16, n_steps: int = 1, norm: str = "batch"):
-        if norm not in SNR_NORMS:
-            raise ValueError(f"LangevinCorrector: snr_norm (norm) must be one of {SNR_NORMS}; got {norm!r}")
-        self.snr, self.n_steps, self.norm = jnp.asarray(snr), _check_n_steps(n_steps, "LangevinCorrector"), norm
+        self.norm = check_choice(norm, SNR_NORMS, "snr_norm (norm)", "LangevinCorrector")
+        self.snr, self.n_steps = _check_snr(snr, "LangevinCorrector"), _check_n_steps(n_steps, "LangevinCorrector")
 
     def step_size(self, sde, grad, z, t, i, disc):
         g_norm = jnp.linalg.norm(grad, axis=-1, keepdims=True)
         z_norm = jnp.linalg.norm(z, axis=-1, keepdims=True)
         if self.norm == "batch":  # the cross-example reduction of the reference code
             g_norm, z_norm = jnp.mean(g_norm), jnp.mean(z_norm)
-        return 2 * disc.corrector_alpha(i, grad.dtype) * (self.snr * z_norm / g_norm) ** 2
+        # A zero score (a flat log-density: no signal) makes the rule (r |z| / |s|)^2 infinite; the step is then
+        # defined as 0, the identity update (derivations/samplers.md, "Langevin corrector at zero score").
+        flat = g_norm == 0
+        ratio = jnp.where(flat, 0.0, z_norm / jnp.where(flat, 1.0, g_norm))
+        return 2 * disc.corrector_alpha(i, grad.dtype) * (self.snr * ratio) ** 2
 
 
 class AnnealedLangevinCorrector(AbstractCorrector):
@@ -106,7 +112,8 @@ class AnnealedLangevinCorrector(AbstractCorrector):
     linear_gaussian: ClassVar[bool] = True
 
     def __init__(self, snr=0.16, n_steps: int = 1):
-        self.snr, self.n_steps = jnp.asarray(snr), _check_n_steps(n_steps, "AnnealedLangevinCorrector")
+        owner = "AnnealedLangevinCorrector"
+        self.snr, self.n_steps = _check_snr(snr, owner), _check_n_steps(n_steps, owner)
 
     def step_size(self, sde, grad, z, t, i, disc):
         _, std = sde.kernel(t)

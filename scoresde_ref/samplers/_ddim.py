@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
 from .._jit_boundary import compiled
-from .._validation import check
+from .._validation import check_integer, check_real
 from ..sde._vp import VPSDE
 from ._boundary import check_sampler_inputs
 from ._result import SampleResult
@@ -39,14 +39,14 @@ def ddim_sample(
     """
     if not isinstance(sde, VPSDE):
         raise ValueError(f"ddim_sample: DDIM needs a VPSDE (m_t² + σ_t² = 1); got {type(sde).__name__}")
-    check_sampler_inputs("ddim_sample", sde, x_T)
-    if int(n_steps) < 1:
-        raise ValueError(f"ddim_sample: n_steps must be >= 1; got {n_steps}")
-    if eta != 0.0 and key is None:
-        raise ValueError("ddim_sample: eta > 0 adds noise, so a key is needed")
-    eta = check(eta, (jnp.asarray(eta) >= 0) & (jnp.asarray(eta) <= 1), "ddim_sample: eta must lie in [0, 1]")
+    # before check_real: inside a trace even a constant eta comes back from it as a tracer
+    if key is None and (isinstance(eta, jax.core.Tracer) or float(eta) != 0.0):
+        raise ValueError("ddim_sample: eta > 0 adds noise, so a key is needed (key=None is only for eta = 0)")
+    eps = check_sampler_inputs("ddim_sample", sde, x_T, eps, score_fn)
+    n_steps = check_integer(n_steps, "n_steps", "ddim_sample", minimum=1)
+    eta = check_real(eta, "eta", "ddim_sample", lower=0.0, upper=1.0)
     key = jax.random.key(0) if key is None else key
-    return SampleResult(_ddim_sample(sde, score_fn, x_T, eps, eta, key, int(n_steps)), int(n_steps))
+    return SampleResult(_ddim_sample(sde, score_fn, x_T, eps, eta, key, n_steps), n_steps)
 
 
 @compiled

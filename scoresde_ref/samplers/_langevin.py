@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, Key, Vector
 from .._jit_boundary import compiled
-from .._validation import check
+from .._validation import check, check_finite_array, check_integer, check_positive, check_vector
 from ._result import SampleResult
 
 
@@ -28,7 +28,9 @@ def langevin_mcmc(key: Key, score_fn, x0: Vector, *, step_size, n_steps: int, tr
     `trajectory`). Exact only as $\epsilon \to 0$, $n\epsilon \to \infty$ (unadjusted Langevin; its bias is
     $O(\epsilon)$).
     """
-    step_size = check(step_size, jnp.asarray(step_size) > 0, "langevin_mcmc: step_size must be > 0")
+    step_size = check_positive(step_size, "step_size", "langevin_mcmc")
+    n_steps = check_integer(n_steps, "n_steps", "langevin_mcmc", minimum=1)
+    check_vector(x0, None, "x0", "langevin_mcmc")
 
     def body(x, k):
         z = jax.random.normal(jax.random.fold_in(key, k), x.shape, x.dtype)
@@ -47,13 +49,20 @@ def annealed_langevin_sample(key: Key, score_fn, sigmas: Array, x0: Vector, *, e
     **Returns** a `SampleResult`: `x` $= x_1^M$ for the one example `x0`, `nfe` $= N M$. Compiled once per
     shape and `n_steps_each` (new `sigmas`, `eps`, keys and starts reuse it).
     """
+    owner = "annealed_langevin_sample"
+    sigmas = jnp.asarray(sigmas)
+    if sigmas.ndim != 1 or sigmas.shape[0] < 1:
+        raise ValueError(f"{owner}: sigmas must be a non-empty vector (increasing); got shape {sigmas.shape}")
     sigmas = check(
-        sigmas,
+        check_finite_array(sigmas, "sigmas", owner),
         jnp.all(jnp.diff(sigmas) > 0) & (sigmas[0] > 0),
-        "annealed_langevin_sample: sigmas must be positive and increasing",
+        f"{owner}: sigmas must be positive and increasing",
     )
+    eps = check_positive(eps, "eps", owner)
+    n_steps_each = check_integer(n_steps_each, "n_steps_each", owner, minimum=1)
+    check_vector(x0, None, "x0", owner)
     x = _annealed_langevin(key, score_fn, sigmas, x0, eps, n_steps_each)
-    return SampleResult(x, sigmas.shape[0] * int(n_steps_each))
+    return SampleResult(x, sigmas.shape[0] * n_steps_each)
 
 
 @compiled

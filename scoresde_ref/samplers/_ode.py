@@ -12,6 +12,7 @@ import scipy.integrate
 
 from .._custom_types import Batch, ScoreFn
 from .._jit_boundary import compiled, floats_as_arrays
+from .._validation import check_integer, check_tolerance
 from ..sde._base import AbstractSDE
 from ..sde._reverse import probability_flow_drift
 from ._boundary import check_sampler_inputs
@@ -59,15 +60,15 @@ def ode_sample(
     (each one evaluation of `score_fn` per example), counting rejected steps.
     """
     solver, info = as_solver(solver, ODE_SOLVERS, "ode_sample")
-    eps = check_sampler_inputs("ode_sample", sde, x_T, eps)
+    eps = check_sampler_inputs("ode_sample", sde, x_T, eps, score_fn)
     if n_steps is None:
         if not info.flag:
             raise ValueError(f"ode_sample: solver {type(solver).__name__} has no error estimate here; pass n_steps")
-    elif int(n_steps) < 1:
-        raise ValueError(f"ode_sample: n_steps must be >= 1; got {n_steps}")
-    x, steps = _ode_sample(
-        sde, score_fn, x_T, eps, rtol, atol, solver, None if n_steps is None else int(n_steps), max_steps
-    )
+        rtol, atol = check_tolerance(rtol, "rtol", "ode_sample"), check_tolerance(atol, "atol", "ode_sample")
+    else:
+        n_steps = check_integer(n_steps, "n_steps", "ode_sample", minimum=1)
+    max_steps = check_integer(max_steps, "max_steps", "ode_sample", minimum=1)
+    x, steps = _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps)
     return SampleResult(x, info.at_start + info.per_step * steps)
 
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
 from .._jit_boundary import compiled
+from .._validation import check_integer
 from ..chains._discretize import discretize
 from ..sde._base import AbstractSDE
 from ._boundary import check_sampler_inputs
@@ -30,8 +31,7 @@ def pc_options(owner, n_steps, predictor, corrector, snr, corrector_steps, snr_n
     predictor = as_predictor(predictor, owner)
     corrector = as_corrector(corrector, snr=snr, n_steps=corrector_steps, snr_norm=snr_norm, owner=owner)
     _choice(order, ORDERS, "order", owner)
-    if int(n_steps) < 2:
-        raise ValueError(f"{owner}: n_steps must be >= 2; got {n_steps}")
+    check_integer(n_steps, "n_steps", owner, minimum=2)
     return predictor, corrector
 
 
@@ -118,7 +118,7 @@ def pc_sample(
     with a corrector, $N$ without. Memory is $O(n d)$ unless `trajectory`.
     """
     predictor, corrector = pc_options("pc_sample", n_steps, predictor, corrector, snr, corrector_steps, snr_norm, order)
-    eps = check_sampler_inputs("pc_sample", sde, x_T, eps)
+    eps = check_sampler_inputs("pc_sample", sde, x_T, eps, score_fn)
     disc = discretize(sde, n_steps) if uses_discretization(predictor, corrector) else None
     x, path = _pc_sample(
         key, sde, score_fn, x_T, eps, disc, predictor, corrector, project, int(n_steps), order, denoise, trajectory

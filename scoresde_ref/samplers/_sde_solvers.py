@@ -15,6 +15,7 @@ import lineax
 
 from .._custom_types import Batch, Key, ScoreFn
 from .._jit_boundary import compiled
+from .._validation import check_integer
 from ..sde._base import AbstractSDE
 from ..sde._reverse import TimeReversedSDE
 from ._boundary import check_sampler_inputs
@@ -41,11 +42,10 @@ def sde_sample(
     **Returns** a `SampleResult` `(x_eps, nfe)` with `nfe` the score evaluations per example.
     """
     solver, info = as_solver(solver, SDE_SOLVERS, "sde_sample")
-    if int(n_steps) < 1:
-        raise ValueError(f"sde_sample: n_steps must be >= 1; got {n_steps}")
-    eps = check_sampler_inputs("sde_sample", sde, x_T, eps)
-    x = _sde_sample(key, sde, score_fn, x_T, eps, solver, int(n_steps), info.flag)
-    return SampleResult(x, info.per_step * int(n_steps))
+    n_steps = check_integer(n_steps, "n_steps", "sde_sample", minimum=1)
+    eps = check_sampler_inputs("sde_sample", sde, x_T, eps, score_fn)
+    x = _sde_sample(key, sde, score_fn, x_T, eps, solver, n_steps, info.flag)
+    return SampleResult(x, info.per_step * n_steps)
 
 
 @compiled

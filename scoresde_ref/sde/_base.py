@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Key, Scalar, ScalarLike, Times, Vector
-from .._validation import check_time
+from .._validation import check_time, tie
 
 
 class AbstractSDE(eqx.Module):
@@ -92,7 +92,9 @@ class AbstractAffineSDE(AbstractSDE):
 
     def drift(self, x: Vector, t: ScalarLike) -> Vector:
         t = self.check_time(t, "drift")
-        return self.drift_coeff(t) * x + self.drift_offset(t)
+        # the coefficients (scalars, not the batch) carry the check: a = 0 (VE) does not read t's value
+        a, b = tie((self.drift_coeff(t), self.drift_offset(t)), t)
+        return a * x + b
 
     def kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         """`(mean_coeff, std)`: exactly

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Times, Vector, VectorLike
 from .._special import expm1_ratio
-from .._validation import check_finite_array, check_positive
+from .._validation import check_finite_array, check_positive, tie
 from ._base import AbstractAffineSDE, AbstractLinearSDE
 
 
@@ -28,7 +28,8 @@ class BrownianMotion(AbstractLinearSDE):
         return jnp.zeros_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
+        t = self.check_time(t, "diffusion")
+        return tie(self.sigma * jnp.ones_like(jnp.asarray(t)), t)
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)
@@ -123,7 +124,8 @@ class ConstantDriftSDE(AbstractAffineSDE):
         return self.b * jnp.ones_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
+        t = self.check_time(t, "diffusion")
+        return tie(self.sigma * jnp.ones_like(jnp.asarray(t)), t)
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         std = self.sigma * jnp.sqrt(t)

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from .._custom_types import Scalar, ScalarLike, Times
-from .._validation import check_positive
+from .._validation import check_positive, tie
 from ._base import AbstractLinearSDE
 
 
@@ -31,7 +31,8 @@ class OUSDE(AbstractLinearSDE):
         return -self.theta * jnp.ones_like(jnp.asarray(t))
 
     def diffusion(self, t: Times) -> Times:
-        return self.sigma * jnp.ones_like(jnp.asarray(self.check_time(t, "diffusion")))
+        t = self.check_time(t, "diffusion")
+        return tie(self.sigma * jnp.ones_like(jnp.asarray(t)), t)
 
     def unchecked_kernel(self, t: ScalarLike) -> tuple[Scalar, Scalar]:
         var = self.sigma**2 / (2 * self.theta) * -jnp.expm1(-2 * self.theta * t)
