@@ -12,6 +12,10 @@ The package is layered bottom-up, one public namespace per family:
 - `scoresde_ref.likelihood`: log-likelihood through the probability-flow ODE, bits/dim;
 - `scoresde_ref.conditional`: Bayes conditional score, classifiers, imputation, linear inverse problems;
 - `scoresde_ref.exact`: closed forms that check methods (sampler laws, affine objectives, flow maps, ...);
+- `scoresde_ref.nn`, `scoresde_ref.training`, `scoresde_ref.metrics`: score networks, `train_score`, and the error of
+  a learned score against the exact one;
+- `scoresde_ref.compat`: twins of score_sde_pytorch, diffusers and k-diffusion; `scoresde_ref.check` (imported on
+  use): the conformance harness that runs an implementation against its twin; `scoresde_ref.golden`: golden files;
 - `scoresde_ref.examples`: the documents' examples, used as fixtures by the tests and `verify`.
 
 The names in `__all__` are the front door; every other public name of the subpackages stays importable
@@ -21,14 +25,18 @@ from here as an alias, so code written against the flat layout keeps working.
 import importlib.metadata as _metadata
 
 from . import chains as chains
+from . import compat as compat
 from . import conditional as conditional
 from . import distributions as distributions
 from . import exact as exact
 from . import examples as examples
 from . import likelihood as likelihood
 from . import losses as losses
+from . import metrics as metrics
+from . import nn as nn
 from . import samplers as samplers
 from . import sde as sde
+from . import training as training
 from .chains import AbstractChain as AbstractChain
 from .chains import AbstractChainDiscretization as AbstractChainDiscretization
 from .chains import AbstractDiscretization as AbstractDiscretization
@@ -169,6 +177,7 @@ from .losses import sliced_score_matching_loss as sliced_score_matching_loss
 from .losses import value_and_divergence as value_and_divergence
 from .losses import value_and_quadratic_forms as value_and_quadratic_forms
 from .losses import x0_from_score as x0_from_score
+from .metrics import score_error as score_error
 from .samplers import ODE_SOLVERS as ODE_SOLVERS
 from .samplers import SDE_SOLVERS as SDE_SOLVERS
 from .samplers import AbstractCorrector as AbstractCorrector
@@ -212,11 +221,14 @@ from .sde import TimeReversedSDE as TimeReversedSDE
 from .sde import probability_flow_drift as probability_flow_drift
 from .sde import reverse_drift as reverse_drift
 from .sde import reverse_drift_matrix as reverse_drift_matrix
+from .training import TrainResult as TrainResult
+from .training import train_score as train_score
 
 __version__ = _metadata.version("scoresde-ref")
 
 __all__ = [
-    "chains", "conditional", "distributions", "exact", "examples", "likelihood", "losses", "samplers", "sde",
+    "chains", "compat", "conditional", "distributions", "exact", "examples", "likelihood", "losses", "metrics", "nn",
+    "samplers", "sde", "training",
     "AbstractSDE",
     "VESDE",
     "VPSDE",
@@ -251,4 +263,7 @@ __all__ = [
     "impute_sample",
     "pc_sampler_law",
     "log_fokker_planck_residual",
+    "train_score",
+    "TrainResult",
+    "score_error",
 ]

@@ -2,6 +2,8 @@
 
     scoresde-ref --version
     scoresde-ref verify [--out DIR] [--select TEXT] [--overwrite] [--no-figures]
+    scoresde-ref check --target MODULE:FACTORY --twin NAME [--examples N] [--json PATH]
+    scoresde-ref golden --out DIR
 
 runs every registered check (`scoresde_ref/verify/checks_*.py`), prints a table, writes
 `DIR/report.md` with the figures, lists the checks that do not apply here as skipped (never as
@@ -66,6 +68,24 @@ def _parser() -> argparse.ArgumentParser:
         help="with --select: write the report and figures to DIR itself, replacing the full DIR/report.md",
     )
     verify.add_argument("--no-figures", action="store_true", help="do not draw the report figures")
+
+    from .check._cli import add_arguments as check_arguments
+
+    check = sub.add_parser(
+        "check",
+        help="check an implementation against its twin",
+        description="Run a target (module:factory, the library's interface, draws passed as noise=) against a "
+        "registered twin on Hypothesis-drawn inputs; print a table, optionally write JSON. Exit 0 iff every "
+        "method passes, 1 if one fails, 2 on a usage error.",
+    )
+    check_arguments(check)
+    golden = sub.add_parser(
+        "golden",
+        help="write the golden files (JSON + NPZ)",
+        description="Write DIR/golden.json and DIR/golden.npz; read them with NumPy alone through "
+        "scoresde_ref/golden.py (loadable by path, without JAX).",
+    )
+    golden.add_argument("--out", metavar="DIR", type=pathlib.Path, required=True, help="directory for the golden files")
     return parser
 
 
@@ -147,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "verify":
         return _verify(args)
+    if args.command == "check":
+        from .check._cli import run
+
+        return run(args)
+    if args.command == "golden":
+        from .check._golden_writer import write_golden
+
+        print(f"golden: wrote {write_golden(args.out)}")
+        return 0
     parser.error(f"unknown command {args.command!r}")  # unreachable: argparse rejects it first
     return 2
 
