@@ -119,7 +119,8 @@ def test_mlp_and_unet_shapes_and_bad_arguments(getkey):
     for shape in [(1, 28, 28), (3, 12, 20)]:
         big = eqx.filter_eval_shape(UNetScoreNet, getkey(), shape, channels=(4, 8), n_features=4)
         size = int(np.prod(shape))
-        out = jax.eval_shape(big, jax.ShapeDtypeStruct((size,), jnp.float64), jax.ShapeDtypeStruct((), jnp.float64))
+        x, u = jax.ShapeDtypeStruct((size,), jnp.float64), jax.ShapeDtypeStruct((), jnp.float64)
+        out = jax.eval_shape(lambda net, x, u: net(x, u), big, x, u)
         assert out.shape == (size,)
     with pytest.raises(ValueError, match="UNetScoreNet: shape"):
         UNetScoreNet(getkey(), (1, 10, 10))
