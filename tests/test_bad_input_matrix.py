@@ -236,6 +236,13 @@ CASES = [
         KEY, lambda x: -x, X2, step_size=v, n_steps=2), -0.1),
     Case("conditional_score", "nonfinite", "scale", lambda v: sr.conditional_score(SCORE, lambda x, t: 0.0, v)(
         X2, 0.5), INF),
+    # training and the learned-score error
+    Case("train_score", "integer", "steps", lambda v: sr.train_score(KEY, VP, XB, steps=v, batch_size=2), 2.5,
+         jit=False),
+    Case("train_score", "nonfinite", "data", lambda v: sr.train_score(KEY, VP, XB.at[0, 0].set(v), steps=2,
+         batch_size=2), NAN, jit=False),
+    Case("score_error", "integer", "n_per_time", lambda v: sr.score_error(KEY, VP, G2, SCORE_G, n_per_time=v), 2.5,
+         jit=False),
     # dtypes: a float32 batch meeting float64 data, float16
     Case("pc_sample", "dtype", "dtype", lambda v: sr.pc_sample(KEY, VP, SCORE, XB.astype(v), n_steps=3).x,
          jnp.float32, jit=False),
@@ -292,7 +299,7 @@ def test_the_matrix_covers_every_front_door_entry_point():
     callables = {
         name for name in sr.__all__ if callable(getattr(sr, name)) and not isinstance(getattr(sr, name), type(sr))
     }
-    exempt = {"AbstractSDE", "LikelihoodResult"}  # an abstract class and a result type: nothing to call wrongly
+    exempt = {"AbstractSDE", "LikelihoodResult", "TrainResult"}  # an abstract class, result types: nothing to misuse
     missing = sorted(callables - covered - exempt)
     assert not missing, f"entry points without a bad-input case: {missing}"
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._custom_types import Key, ScoreFn
 from .._progress import ProgressBar
+from .._validation import check_integer
 from ..distributions._base import AbstractDistribution, gaussian_components
 from ..distributions._marginal import marginal
 from ..likelihood._log_likelihood import log_likelihood
@@ -80,9 +81,8 @@ def score_error_profile(
     times = jnp.asarray(times, dtype=jnp.result_type(float))
     if times.ndim != 1 or times.shape[0] < 1 or not bool(jnp.all((times > 0) & (times <= sde.T))):
         raise ValueError(f"{OWNER}: times must be a 1-D array in (0, T = {float(sde.T):g}]; got {times}")
-    if int(n) < 2:
-        raise ValueError(f"{OWNER}: n must be >= 2 (a standard error); got {n}")
-    out = _profile(sde, data, score_fn, times, key, int(n))
+    n = check_integer(n, "n (n_per_time)", OWNER, minimum=2)  # >= 2: a standard error
+    out = _profile(sde, data, score_fn, times, key, n)
     return ScoreErrorProfile(np.asarray(times), *(np.asarray(v) for v in out))
 
 
