@@ -24,8 +24,9 @@ class ProgressBar:
     update always draws), `unit` (`"it"`).
     """
 
-    def __init__(self, total: int, label: str = "", *, enabled=None, stream=None, width=24, min_interval=0.1,
-                 unit="it"):
+    def __init__(
+        self, total: int, label: str = "", *, enabled=None, stream=None, width=24, min_interval=0.1, unit="it"
+    ):
         self.total = int(total)
         self.label = label
         self.stream = sys.stderr if stream is None else stream
