@@ -5,6 +5,7 @@ passes (so each test demonstrably fails on the document's version)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import scoresde_ref as sr
 from scoresde_ref.examples import gaussian_2d, gmm_2d
@@ -131,8 +132,10 @@ def test_001_dsm_identity_needs_k_at_least_one():
     sde, dist = sr.OUSDE(1.0, 2**0.5, T=1.0), gaussian_2d()
     model = sr.AffineScore(-jnp.eye(2), jnp.zeros(2))
     x0 = dist.sample(jax.random.key(0), 8)
-    at_zero = sr.loss_terms(jax.random.key(1), sde, model, x0, objective="dsm", weighting="uniform", t=0.0)
-    assert not bool(jnp.any(jnp.isfinite(at_zero))) and not np.isfinite(float(sr.dsm_ism_gap(sde, 0.0, 2)))
+    # at t = 0 the kernel std is 0: the loss is refused (derivations/validation.md), and the gap is infinite
+    with pytest.raises(ValueError, match=r"time t must lie in \(0, T"):
+        sr.loss_terms(jax.random.key(1), sde, model, x0, objective="dsm", weighting="uniform", t=0.0)
+    assert not np.isfinite(float(sr.dsm_ism_gap(sde, 0.0, 2)))
     at_end = sr.loss_terms(jax.random.key(1), sde, model, x0, objective="dsm", weighting="uniform", t=sde.T)
     assert bool(jnp.all(jnp.isfinite(at_end)))
     p_T = sr.marginal(sde, dist, sde.T)
