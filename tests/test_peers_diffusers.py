@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pytest
 
+PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
+
 torch = pytest.importorskip("torch", reason="the diffusers peer comparison needs torch (pip install torch)")
 diffusers = pytest.importorskip("diffusers", reason="the diffusers peer comparison needs diffusers")
 
@@ -213,7 +215,7 @@ def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
     path = os.environ.get("SCORESDE_PEERS_TABLE")
     if not path or not ROWS:
-        pytest.skip("writes the peer table only when SCORESDE_PEERS_TABLE names a file and some comparison ran (see the README, Check your implementation)")
+        pytest.skip(PEERS_TABLE_SKIP)
     lines = ["| library | method | max error | verdict |", "|---|---|---|---|"]
     lines += [f"| {lib} | {m} | {e:.2e} | {v} |" for lib, m, e, v in ROWS]
     with open(path, "w") as f:

@@ -26,6 +26,8 @@ import types
 import numpy as np
 import pytest
 
+PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
+
 torch = pytest.importorskip("torch", reason="the k-diffusion peer comparison needs torch (pip install torch)")
 pytest.importorskip("scipy", reason="the k-diffusion peer comparison needs scipy")
 if importlib.util.find_spec("k_diffusion") is None:
@@ -357,5 +359,5 @@ def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
     path = os.environ.get("SCORESDE_PEERS_TABLE")
     if not path or not ROWS:
-        pytest.skip("writes the peer table only when SCORESDE_PEERS_TABLE names a file and some comparison ran (see the README, Check your implementation)")
+        pytest.skip(PEERS_TABLE_SKIP)
     _write_rows(path, ROWS)

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
+
 torch = pytest.importorskip("torch", reason="the score_sde peer comparison needs torch (pip install torch)")
 pytest.importorskip("scipy", reason="the score_sde peer comparison needs scipy (the library's ODE solver)")
 ROOT = Path(os.environ.get("SCORE_SDE_PYTORCH", "")).expanduser()
@@ -489,5 +491,5 @@ def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
     path = os.environ.get("SCORESDE_PEERS_TABLE")
     if not path or not ROWS:
-        pytest.skip("writes the peer table only when SCORESDE_PEERS_TABLE names a file and some comparison ran (see the README, Check your implementation)")
+        pytest.skip(PEERS_TABLE_SKIP)
     _write_rows(path, ROWS)
