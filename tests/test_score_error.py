@@ -16,7 +16,6 @@ from scoresde_ref.metrics import (
     sliced_w1,
     wasserstein_1d,
 )
-from scoresde_ref.nn import mlp_score_model
 
 TIMES = np.geomspace(1e-3, 1.0, 6)
 
@@ -57,9 +56,12 @@ def test_error_profile_against_closed_form_and_the_dsm_route():
 def test_report_nll_gap_and_samples_for_a_wrong_and_the_exact_score(tmp_path):
     """On the documents' mixture (VP): the exact score has NLL gap ≈ 0 (|gap| < 5e-3: the prior mismatch
     KL(p_T‖π) ≈ 2e-6 per point on average and the ODE tolerance 1e-5), its samples pass KS at α = 1e-6 and
-    their mode weights are within 5 SE of ½; a model trained nowhere (a wrapped MLP at its initial weights, the
-    likelihood and the sampler take it unchanged) has a gap > 0.05 and fails KS. The g²-integral is 0 for the
-    exact score. The figure is written."""
+    their mode weights are within 5 SE of ½; a wrong score (the exact score of the mixture with both means moved
+    by +0.5: the cross-entropy gap is then ≈ ½·0.5²·(1/¼ + 1)/2 ≈ 0.31 nats, far above 0.05, and 400 samples
+    shifted by 0.5 fail KS) has a gap > 0.05 and fails KS. The g²-integral is 0 for the exact score. The figure
+    is written. (The wrong score has the exact score's structure, so the second report reuses the first one's
+    compilations; that a wrapped network works in the likelihood and the sampler unchanged is
+    tests/test_nn.py::test_score_model_is_a_score_function_for_samplers.)"""
     sde = sr.VPSDE()
     data = sr.examples.documents_gmm_1d()
     exact = sr.exact_score(sde, data)
@@ -69,8 +71,8 @@ def test_report_nll_gap_and_samples_for_a_wrong_and_the_exact_score(tmp_path):
     assert abs(good.nll_gap) < 5e-3, good.nll_gap
     assert good.ks_pvalue > 1e-6
     assert np.all(np.abs(good.mode_weights - 0.5) < 5 * np.maximum(good.mode_weights_stderr, 1e-3))
-    untrained = eqx.filter_jit(lambda k: mlp_score_model(k, sde, 1, width=8, depth=1, n_features=4))(jax.random.key(2))
-    bad = score_error(jax.random.key(1), sde, data, untrained, **options)
+    moved = sr.GaussianMixture(data.weights, data.means + 0.5, data.covs)
+    bad = score_error(jax.random.key(1), sde, data, sr.exact_score(sde, moved), **options)
     assert bad.nll_gap > 0.05 and bad.ks_pvalue < 1e-6 and bad.weighted_error > 0.05
     plot_score_error(bad, tmp_path / "e.png")
     assert (tmp_path / "e.png").stat().st_size > 1000
