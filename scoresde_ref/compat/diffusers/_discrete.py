@@ -53,31 +53,38 @@ def as_timestep(owner: str, timestep) -> int:
     return int(np.asarray(timestep))
 
 
+def init_schedule(twin, config: dict, dtype, min_timesteps: int) -> int:
+    """Check the config entries every twin shares and set its schedule: `config`, `dtype`, `schedule`, `betas`,
+    `alphas`, `alphas_cumprod` and `num_inference_steps = None`. Returns `num_train_timesteps`."""
+    owner = type(twin).__name__
+    check_choice(owner, "prediction_type", config["prediction_type"], PREDICTION_TYPES)
+    check_choice(owner, "timestep_spacing", config["timestep_spacing"], ("linspace", "leading", "trailing"))
+    if config.get("rescale_betas_zero_snr"):
+        raise NotImplementedError(f"{owner}: rescale_betas_zero_snr=True has no twin yet (its beta_T = 1)")
+    T = check_int(owner, "num_train_timesteps", config["num_train_timesteps"], min_timesteps)
+    twin.dtype = check_dtype(owner, dtype)
+    betas = beta_schedule_betas(
+        owner, T, config["beta_start"], config["beta_end"], config["beta_schedule"], config["trained_betas"]
+    )
+    if betas.shape != (T,):
+        raise ValueError(f"{owner}: trained_betas must have num_train_timesteps = {T} entries; got {betas.shape}")
+    twin.config = FrozenConfig(config)
+    twin.schedule = DiscreteSchedule(owner, betas, twin.dtype)
+    twin.betas, twin.alphas = twin.schedule.betas, twin.schedule.alphas
+    twin.alphas_cumprod = twin.schedule.alphas_cumprod
+    twin.num_inference_steps = None
+    return T
+
+
 class DiscreteTwin:
     """Base of `DDPMScheduler` and `DDIMScheduler`: the schedule, the config and the methods they share."""
 
     order = 1
 
     def _init_schedule(self, config: dict, dtype):
-        owner = type(self).__name__
-        check_choice(owner, "prediction_type", config["prediction_type"], PREDICTION_TYPES)
-        check_choice(owner, "timestep_spacing", config["timestep_spacing"], ("linspace", "leading", "trailing"))
-        if config.get("rescale_betas_zero_snr"):
-            raise NotImplementedError(f"{owner}: rescale_betas_zero_snr=True has no twin yet (its beta_T = 1)")
-        T = check_int(owner, "num_train_timesteps", config["num_train_timesteps"], 1)
-        self.dtype = check_dtype(owner, dtype)
-        betas = beta_schedule_betas(
-            owner, T, config["beta_start"], config["beta_end"], config["beta_schedule"], config["trained_betas"]
-        )
-        if betas.shape != (T,):
-            raise ValueError(f"{owner}: trained_betas must have num_train_timesteps = {T} entries; got {betas.shape}")
-        self.config = FrozenConfig(config)
-        self.schedule = DiscreteSchedule(owner, betas, self.dtype)
-        self.betas, self.alphas = self.schedule.betas, self.schedule.alphas
-        self.alphas_cumprod = self.schedule.alphas_cumprod
+        T = init_schedule(self, config, dtype, 1)
         self.one = self.dtype(1.0)
         self.init_noise_sigma = 1.0
-        self.num_inference_steps = None
         self.timesteps = np.arange(0, T)[::-1].copy().astype(np.int64)
 
     @property

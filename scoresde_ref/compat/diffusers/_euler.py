@@ -29,16 +29,11 @@ import math
 import numpy as np
 import scipy.stats
 
-from ._discrete import check_no_generator, check_noise
+from ._discrete import check_no_generator, check_noise, init_schedule
 from ._output import EulerAncestralDiscreteSchedulerOutput, EulerDiscreteSchedulerOutput
 from ._schedule import (
-    PREDICTION_TYPES,
-    DiscreteSchedule,
-    FrozenConfig,
     as_array,
-    beta_schedule_betas,
     check_choice,
-    check_dtype,
     check_int,
     per_example,
     spaced_timesteps,
@@ -72,26 +67,10 @@ class _SigmaTwin:
     order = 1
 
     def _init_sigmas(self, config: dict, dtype):
-        owner = type(self).__name__
-        check_choice(owner, "prediction_type", config["prediction_type"], PREDICTION_TYPES)
-        check_choice(owner, "timestep_spacing", config["timestep_spacing"], ("linspace", "leading", "trailing"))
-        if config.get("rescale_betas_zero_snr"):
-            raise NotImplementedError(f"{owner}: rescale_betas_zero_snr=True has no twin yet (its beta_T = 1)")
-        T = check_int(owner, "num_train_timesteps", config["num_train_timesteps"], 2)
-        self.dtype = check_dtype(owner, dtype)
-        betas = beta_schedule_betas(
-            owner, T, config["beta_start"], config["beta_end"], config["beta_schedule"], config["trained_betas"]
-        )
-        if betas.shape != (T,):
-            raise ValueError(f"{owner}: trained_betas must have num_train_timesteps = {T} entries; got {betas.shape}")
-        self.config = FrozenConfig(config)
-        self.schedule = DiscreteSchedule(owner, betas, self.dtype)
-        self.betas, self.alphas = self.schedule.betas, self.schedule.alphas
-        self.alphas_cumprod = self.schedule.alphas_cumprod
+        T = init_schedule(self, config, dtype, 2)
         # σ_t = sqrt(expm1(-log ᾱ_t)) of the stored ᾱ, stored in the twin's dtype (the library's float32)
         self._train_sigmas = np.sqrt(np.expm1(-self.schedule.log_alphas_cumprod)).astype(self.dtype)
         self._log_sigmas = np.log(self._train_sigmas.astype(np.float64))
-        self.num_inference_steps = None
         self.timesteps = np.linspace(0, T - 1, T)[::-1].astype(self.dtype)
         self.sigmas = np.concatenate([self._train_sigmas[::-1], np.zeros(1, self.dtype)])
         self.is_scale_input_called = False
