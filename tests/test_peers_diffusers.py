@@ -8,17 +8,15 @@ handles, the scale of the library's float32 roundings (a step that cancels x aga
 near σ_min does, loses digits of the *output* but not of this scale). Set SCORESDE_PEERS_TABLE=path to write the
 table (library version, method, max error, verdict)."""
 
-import os
 import warnings
 
 import numpy as np
 import pytest
 
-PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
-
 torch = pytest.importorskip("torch", reason="the diffusers peer comparison needs torch (pip install torch)")
 diffusers = pytest.importorskip("diffusers", reason="the diffusers peer comparison needs diffusers")
 
+from helpers import write_peer_table  # noqa: E402
 from scoresde_ref.compat import diffusers as twin  # noqa: E402
 
 warnings.filterwarnings("ignore", module="diffusers")
@@ -213,10 +211,5 @@ def test_score_sde_vp_steps():
 
 def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
-    path = os.environ.get("SCORESDE_PEERS_TABLE")
-    if not path or not ROWS:
-        pytest.skip(PEERS_TABLE_SKIP)
-    lines = ["| library | method | max error | verdict |", "|---|---|---|---|"]
-    lines += [f"| {lib} | {m} | {e:.2e} | {v} |" for lib, m, e, v in ROWS]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    if (reason := write_peer_table(ROWS)) is not None:
+        pytest.skip(reason)

@@ -20,13 +20,10 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import time
 import types
 
 import numpy as np
 import pytest
-
-PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
 
 torch = pytest.importorskip("torch", reason="the k-diffusion peer comparison needs torch (pip install torch)")
 pytest.importorskip("scipy", reason="the k-diffusion peer comparison needs scipy")
@@ -37,9 +34,9 @@ for _dep in ("torchdiffeq", "torchsde", "tqdm"):
 
 import jax.numpy as jnp  # noqa: E402
 
+from helpers import write_peer_table  # noqa: E402
 from scoresde_ref.compat.k_diffusion import external, sampling  # noqa: E402
 
-SESSION_START = time.time()
 U32 = 2.0**-24  # float32 unit roundoff
 # float64: both sides evaluate the same expressions in different orders, a few ULP (2e-16) per operation over
 # ≤ 10 steps of ~20 operations: 1e-10, the issue's bound for float64, leaves a factor 1e4.
@@ -346,18 +343,7 @@ def test_log_likelihood():
            "agrees within the solver tolerance (batch as one state vs per example: convention row)")  # fmt: skip
 
 
-def _write_rows(path, rows):
-    """Appends the rows to the markdown table at `path` when a peer file wrote it during this run, else starts it."""
-    fresh = not os.path.exists(path) or os.path.getmtime(path) < SESSION_START
-    with open(path, "w" if fresh else "a") as f:
-        if fresh:
-            f.write("| library | method | max error | verdict |\n|---|---|---|---|\n")
-        f.writelines(f"| {lib} | {m} | {e:.2e} | {v} |\n" for lib, m, e, v in rows)
-
-
 def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
-    path = os.environ.get("SCORESDE_PEERS_TABLE")
-    if not path or not ROWS:
-        pytest.skip(PEERS_TABLE_SKIP)
-    _write_rows(path, ROWS)
+    if (reason := write_peer_table(ROWS)) is not None:
+        pytest.skip(reason)

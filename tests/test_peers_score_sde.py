@@ -20,14 +20,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
 
 torch = pytest.importorskip("torch", reason="the score_sde peer comparison needs torch (pip install torch)")
 pytest.importorskip("scipy", reason="the score_sde peer comparison needs scipy (the library's ODE solver)")
@@ -41,9 +38,9 @@ if not os.environ.get("SCORE_SDE_PYTORCH") or not (ROOT / "sde_lib.py").is_file(
 
 import jax.numpy as jnp  # noqa: E402
 
+from helpers import write_peer_table  # noqa: E402
 from scoresde_ref.compat.score_sde import controllable_generation, likelihood, losses, sampling, sde_lib  # noqa: E402
 
-SESSION_START = time.time()
 LIB_MODULES = ("sde_lib", "models.utils", "sampling", "losses", "likelihood", "controllable_generation")
 # Both sides evaluate the same float64 expressions in different orders (a few ULP, 2e-16 relative, of the scale
 # per operation; ≤ 30 operations per step, ≤ 25 steps per loop): 1e-10, the issue's bound, leaves a factor 1e3.
@@ -478,18 +475,7 @@ def test_pc_colorizer():
     )
 
 
-def _write_rows(path, rows):
-    """Appends the rows to the markdown table at `path` when a peer file wrote it during this run, else starts it."""
-    fresh = not os.path.exists(path) or os.path.getmtime(path) < SESSION_START
-    with open(path, "w" if fresh else "a") as f:
-        if fresh:
-            f.write("| library | method | max error | verdict |\n|---|---|---|---|\n")
-        f.writelines(f"| {lib} | {m} | {e:.2e} | {v} |\n" for lib, m, e, v in rows)
-
-
 def test_write_table():
     """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
-    path = os.environ.get("SCORESDE_PEERS_TABLE")
-    if not path or not ROWS:
-        pytest.skip(PEERS_TABLE_SKIP)
-    _write_rows(path, ROWS)
+    if (reason := write_peer_table(ROWS)) is not None:
+        pytest.skip(reason)
