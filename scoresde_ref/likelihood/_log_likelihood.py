@@ -123,8 +123,8 @@ def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol,
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(lambda t, y, args: velocity(t, y[0], args)),
         solver,
-        t0=eps,
-        t1=sde.T,
+        t0=jnp.asarray(eps, x.dtype),  # the times in the state's dtype: float32 data stay float32 under x64
+        t1=jnp.asarray(sde.T, x.dtype),
         dt0=None,
         y0=(x, delta0),
         args=probes,
