@@ -4,6 +4,7 @@
     scoresde-ref verify [--out DIR] [--select TEXT] [--overwrite] [--no-figures]
     scoresde-ref check --target MODULE:FACTORY --twin NAME [--examples N] [--json PATH]
     scoresde-ref golden --out DIR
+    scoresde-ref experiment NAME [--quick | --size SIZE] [--out DIR] [--steps N] [--seed S] [--resume] [--data FILE]
 
 runs every registered check (`scoresde_ref/verify/checks_*.py`), prints a table, writes
 `DIR/report.md` with the figures, lists the checks that do not apply here as skipped (never as
@@ -86,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
         "scoresde_ref/golden.py (loadable by path, without JAX).",
     )
     golden.add_argument("--out", metavar="DIR", type=pathlib.Path, required=True, help="directory for the golden files")
+    from .experiments._cli import add_arguments as experiment_arguments
+
+    experiment = sub.add_parser(
+        "experiment",
+        help="rerun one of the documents' experiments",
+        description="Train, sample and measure one of the documents' experiments against the exact truth; write "
+        "DIR/report.md, metrics.json, samples.npy, the figures and timing.json (default DIR: experiments/NAME). "
+        "Exit 0 when the run finished, 2 on a usage error (before anything trains).",
+    )
+    experiment_arguments(experiment)
     return parser
 
 
@@ -176,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"golden: wrote {write_golden(args.out)}")
         return 0
+    if args.command == "experiment":
+        from .experiments._cli import run as run_experiment
+
+        return run_experiment(args)
     parser.error(f"unknown command {args.command!r}")  # unreachable: argparse rejects it first
     return 2
 
