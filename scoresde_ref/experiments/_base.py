@@ -23,6 +23,11 @@ OWNER = "scoresde-ref experiment"
 SIZES = ("quick", "default", "large")
 """quick: CI, < 45 s wall on an idle 2-core machine; default: a few minutes on 2 cores; large: for a GPU."""
 
+EMA_RATES = {"quick": 0.99, "default": 0.999, "large": 0.9999}
+"""EMA rate per size: the initial weights keep a share rho^steps of the EMA, below e^-10 at each size's steps when
+the size trains for at least 1,000 / 10,000 / 100,000 steps (0.999 over 2,000 steps would keep 13% of the random
+initialisation). Fixed per size, not per --steps, so that a run resumed with more steps continues the same run."""
+
 CHECKPOINT = "checkpoint"
 """The subdirectory of `config.out` that `train_or_resume` checkpoints to."""
 
@@ -59,7 +64,8 @@ class ExperimentOutput:
     - `table`: rows of the metrics table of `report.md` (the keys of the first row are the columns);
     - `metrics`: JSON-able (nested dicts/lists of str, int, float, bool, None; NumPy scalars and arrays are
       converted); `samples`: the generated samples in the data's layout and scale;
-    - `figures`: name -> matplotlib `Figure`, written as `<name>.png`.
+    - `figures`: name -> matplotlib `Figure`, written as `<name>.png`;
+    - `timing`: optional wall-clock details (e.g. per phase, per sampler), written to `timing.json` only.
     """
 
     title: str
@@ -68,6 +74,27 @@ class ExperimentOutput:
     metrics: dict
     samples: np.ndarray
     figures: dict = dataclasses.field(default_factory=dict)
+    timing: dict = dataclasses.field(default_factory=dict)
+
+
+class Stopwatch:
+    """Wall and CPU seconds of named phases: `with watch("train"): ...`; `watch.times` is JSON-able."""
+
+    def __init__(self):
+        self.times: dict[str, dict[str, float]] = {}
+
+    def __call__(self, name: str):
+        import contextlib
+
+        @contextlib.contextmanager
+        def phase():
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                yield
+            finally:
+                self.times[name] = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+
+        return phase()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,10 +174,13 @@ def train_or_resume(config: RunConfig, key, sde, data, **train_kwargs):
 
 @dataclasses.dataclass(frozen=True)
 class Timing:
-    """Wall time of the run (seconds) and the process's peak resident memory (MiB, `ru_maxrss`)."""
+    """Wall and CPU time of the run (seconds), the process's peak resident memory (MiB, `ru_maxrss`), and the
+    experiment's own `details` (`ExperimentOutput.timing`)."""
 
     wall_s: float
+    cpu_s: float
     peak_rss_mib: float
+    details: dict = dataclasses.field(default_factory=dict)
 
 
 def peak_rss_mib() -> float:
@@ -170,12 +200,15 @@ def run_experiment(config: RunConfig) -> pathlib.Path:
 
     jax.config.update("jax_enable_x64", True)  # the metrics are computed in float64 (training runs in float32)
     experiment = get_experiment(config.name)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     output = experiment.run(config)
     if not isinstance(output, ExperimentOutput):
         raise TypeError(f"{OWNER}: {config.name} must return an ExperimentOutput; got {type(output).__name__}")
-    timing = Timing(time.perf_counter() - start, peak_rss_mib())
+    timing = Timing(time.perf_counter() - start, time.process_time() - cpu, peak_rss_mib(), output.timing)
     report = write_outputs(config, output, timing)
     print(f"{config.name}: report {report}")
-    print(f"{config.name}: wall {timing.wall_s:.1f} s, peak memory {timing.peak_rss_mib:.0f} MiB (timing.json)")
+    print(
+        f"{config.name}: wall {timing.wall_s:.1f} s, CPU {timing.cpu_s:.1f} s, "
+        f"peak memory {timing.peak_rss_mib:.0f} MiB (timing.json)"
+    )
     return report

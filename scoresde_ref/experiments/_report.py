@@ -129,7 +129,7 @@ def write_outputs(config: RunConfig, output: ExperimentOutput, timing: Timing) -
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(output.samples), allow_pickle=False)
     atomic_write(out / "samples.npy", buffer.getvalue())
-    atomic_write(out / "timing.json", (json.dumps(dataclasses.asdict(timing), indent=1) + "\n").encode())
+    atomic_write(out / "timing.json", (json.dumps(jsonable(dataclasses.asdict(timing)), indent=1) + "\n").encode())
     report = out / REPORT
     atomic_write(report, report_text(config, output, names).encode())
     return report
