@@ -6,6 +6,8 @@ $O(1/0.02)$), trained by Adam with a cosine decay from `PEAK_LEARNING_RATE` to 1
 schedule is set by the size's steps, not by `--steps`, so that a resumed run continues the same run.
 """
 
+import functools
+
 import jax.numpy as jnp
 import optax
 
@@ -19,6 +21,8 @@ def eps_score_model(key, sde, dim: int):
     return mlp_score_model(key, sde, dim, parameterisation="eps", dtype=jnp.float32)
 
 
+@functools.lru_cache(maxsize=16)
 def cosine_adam(steps: int, peak: float = PEAK_LEARNING_RATE) -> optax.GradientTransformation:
-    """`optax.adam` with `cosine_decay_schedule(peak, steps, alpha=0.01)`."""
+    """`optax.adam` with `cosine_decay_schedule(peak, steps, alpha=0.01)`, one object per `(steps, peak)` (the
+    training step is compiled with the optimiser as a static argument: a new object would compile again)."""
     return optax.adam(optax.cosine_decay_schedule(peak, int(steps), alpha=0.01))

@@ -161,12 +161,12 @@ class Trajectories(NamedTuple):
 
 def trajectories(sde, score_fn, x_T, em: SamplerRun, *, n_path: int, eps: float = 1e-3, n_times: int = 10, **ode):
     """The `Trajectories` of the first `n_path` particles: EM's recorded path (`run_samplers(..., n_path=...)`)
-    and the PF ODE stopped at `n_times` times, `ode_sample(sde, score_fn, x_T, eps=t, **ode)` on the whole batch
-    (so that the compilation of `run_samplers`' ODE run serves; `ode`: e.g. `solver="heun", n_steps=...`)."""
+    and the PF ODE stopped at `n_times` times, `ode_sample(sde, score_fn, x_T[:n_path], eps=t, **ode)` (one
+    compilation for the times; `ode`: e.g. `solver="heun", n_steps=...`)."""
     h = (float(sde.T) - eps) / em.nfe
     em_times = float(sde.T) - h * np.arange(0, em.nfe + 1)
     ode_times = np.linspace(float(sde.T), eps, n_times + 1)[1:]
-    path = [np.asarray(ode_sample(sde, score_fn, x_T, eps=float(t), **ode)[0][:n_path]) for t in ode_times]
+    path = [np.asarray(ode_sample(sde, score_fn, x_T[:n_path], eps=float(t), **ode)[0]) for t in ode_times]
     x0 = np.asarray(x_T)[None, :n_path]
     return Trajectories(
         em_times,

@@ -77,10 +77,12 @@ class SmileLaw:
             return -jnp.sum((y - mean) ** 2, axis=-1) / (2 * v) - jnp.log(2 * jnp.pi * v)
 
         eyes = jnp.asarray(EYES, y.dtype)
-        log_eyes = [log_normal(y, alpha * e, v_eye) for e in eyes]
+        log_eyes = [log_normal(y, alpha * e[None, :], v_eye) for e in eyes]
         curve = alpha * jnp.stack([jnp.cos(theta), jnp.sin(theta)], axis=1)  # (J, 2)
-        log_mouth = jax.scipy.special.logsumexp(jnp.log(w) + log_normal(y[:, None, :], curve[None], v_mouth), axis=1)
-        parts = jnp.stack([*log_eyes, log_mouth], axis=1) + jnp.log(jnp.asarray(WEIGHTS, y.dtype))
+        log_mouth = jax.scipy.special.logsumexp(
+            jnp.log(w)[None, :] + log_normal(y[:, None, :], curve[None], v_mouth), axis=1
+        )
+        parts = jnp.stack([*log_eyes, log_mouth], axis=1) + jnp.log(jnp.asarray(WEIGHTS, y.dtype))[None, :]
         return jax.scipy.special.logsumexp(parts, axis=1)
 
     @staticmethod
