@@ -265,7 +265,13 @@ def test_two_processes_equal_one_device(reference, processes, name, process):
 
 
 def test_train_score_refuses_a_bad_sharding():
-    """`sharding` must be a `NamedSharding` (a mesh and a spec); anything else is refused before any compile."""
-    data = np.zeros((4, 2))
+    """`sharding` must be a `NamedSharding` on a mesh with `Auto` axes (`with_sharding_constraint` needs them; the
+    default of `jax.make_mesh` in JAX 0.10 is `Explicit`); anything else is refused before any compile."""
+    run = lambda sharding: sr.train_score(  # noqa: E731
+        jax.random.key(0), sr.VPSDE(), np.zeros((4, 2)), steps=1, batch_size=2, sharding=sharding
+    )
     with pytest.raises(TypeError, match="train_score: sharding must be None or a jax.sharding.NamedSharding"):
-        sr.train_score(jax.random.key(0), sr.VPSDE(), data, steps=1, batch_size=2, sharding="batch")
+        run("batch")
+    explicit = jax.make_mesh((1,), ("batch",), axis_types=(jax.sharding.AxisType.Explicit,))
+    with pytest.raises(ValueError, match="train_score: sharding's mesh must have Auto axes"):
+        run(jax.sharding.NamedSharding(explicit, jax.sharding.PartitionSpec("batch")))

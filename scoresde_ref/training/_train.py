@@ -142,10 +142,18 @@ def _check_data(data):
 
 def _check_sharding(sharding):
     """`None`, or a `NamedSharding` whose mesh holds the devices of the run (checked on the host)."""
-    if sharding is not None and not isinstance(sharding, jax.sharding.NamedSharding):
+    if sharding is None:
+        return None
+    if not isinstance(sharding, jax.sharding.NamedSharding):
         raise TypeError(
             f"{OWNER}: sharding must be None or a jax.sharding.NamedSharding of the minibatch "
             f"(e.g. NamedSharding(mesh, P('batch'))); got sharding = {sharding!r}"
+        )
+    types = tuple(sharding.mesh.axis_types)
+    if any(axis != jax.sharding.AxisType.Auto for axis in types):  # with_sharding_constraint needs Auto axes
+        raise ValueError(
+            f"{OWNER}: sharding's mesh must have Auto axes (jax.make_mesh(shape, names, "
+            f"axis_types=(AxisType.Auto,) * len(names))); got sharding's mesh axis_types = {types}"
         )
     return sharding
 
