@@ -23,6 +23,8 @@ from scoresde_ref.experiments._smile_law import PANELS, SmileLaw, theta_rule
 from scoresde_ref.experiments._two_sample_extra import mmd2_unbiased, w1_to_cdf
 from scoresde_ref.metrics._two_sample import sliced_w1
 
+pytestmark = pytest.mark.xdist_group("experiments")  # one worker runs the quick runs once (with --dist loadgroup)
+
 FILES = ("report.md", "metrics.json", "samples.npy")
 KS_ALPHA = 1e-6
 Z = 5.0  # standard errors: two-sided Gaussian tail 5.7e-7
@@ -139,8 +141,8 @@ def quick_smile_bounds(m: dict, name: str):
 def test_smile_quick_samples_against_fresh_data(which, request):
     """Sliced W₁, MMD², part weights and the off-smile share of each sampler against the bounds of
     `quick_smile_bounds`; the weights within 5 binomial SE (at the true ¼, ¼, ½); the share farther than 0.1 from
-    every part ≤ 0.1 + 5 SE (truth: 4e-6). Then the same bounds refuse prior draws N(0, I) (what an untrained or
-    inverted sampler returns), so they can fail."""
+    every part ≤ 0.1 + 5 SE (truth: 4e-6); no sample beyond radius 10 (a diverged particle). Then the same bounds
+    refuse prior draws N(0, I) (what an untrained or inverted sampler returns), so they can fail."""
     out, m = request.getfixturevalue("smile_quick" if which == "smile" else "smile_noisy_quick")
     bounds = quick_smile_bounds(m, which)
     n = m["two_sample"]["n_reference"]
@@ -151,6 +153,7 @@ def test_smile_quick_samples_against_fresh_data(which, request):
         for w, truth in zip(parts["fractions"], m["true_weights"]):
             assert abs(w - truth) <= Z * np.sqrt(truth * (1 - truth) / n), (s, parts)
         assert parts["off_smile_fraction"] <= QUICK_MASS + Z * np.sqrt(QUICK_MASS * (1 - QUICK_MASS) / n)
+        assert m["divergence"][s]["n_beyond"] == 0  # the law has no mass beyond radius 10 (eyes: e^-125000)
     law = SmileLaw(0.02 if which == "smile-noisy" else 0.0)
     fresh = law.sample(jax.random.key(7), n)
     prior = np.asarray(jax.random.normal(jax.random.key(8), (n, 2)), np.float64)

@@ -4,4 +4,5 @@ import sys
 
 from ._cli import experiment_main
 
-sys.exit(experiment_main())
+if __name__ == "__main__":  # importing the module (e.g. to list its names) runs nothing
+    sys.exit(experiment_main())

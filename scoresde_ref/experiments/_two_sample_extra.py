@@ -7,26 +7,28 @@ NumPy on the host, inputs `(n, d)`.
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-CHUNK = 256
+CHUNK = 1024
 BANDWIDTH_FACTORS = (1 / 16, 1 / 4, 1.0)
 """Bandwidths $h_j$ = these × the median pairwise distance of the reference sample: $h/16$ sees the smile's eyes
 (std 0.02 against a median distance of ≈ 1.1), $h$ its overall shape."""
 
 
+@jax.jit
+def _block_sum(block, y, inv):
+    d2 = jnp.sum(block * block, axis=1)[:, None] + jnp.sum(y * y, axis=1)[None, :] - 2 * block @ y.T
+    return jnp.sum(jnp.mean(jnp.exp(jnp.maximum(d2, 0.0)[..., None] * inv[None, None, :]), axis=-1))
+
+
 def _kernel_sum(x, y, bandwidths, *, same: bool) -> float:
-    """$\\sum_{i, j} k(x_i, y_j)$ ($i \\ne j$ when `same`), $k = \\frac1J\\sum_j e^{-|a-b|^2/2h_j^2}$, in row chunks."""
-    inv = -0.5 / np.asarray(bandwidths, np.float64) ** 2
-    total = 0.0
-    y2 = np.sum(y * y, axis=1)
-    for start in range(0, x.shape[0], CHUNK):
-        block = x[start : start + CHUNK]
-        d2 = np.maximum(np.sum(block * block, axis=1)[:, None] + y2[None, :] - 2 * block @ y.T, 0.0)
-        total += float(np.mean(np.exp(d2[..., None] * inv), axis=-1).sum())
-    if same:
-        total -= x.shape[0]  # the diagonal, k(x_i, x_i) = 1
-    return total
+    r"""$\sum_{i, j} k(x_i, y_j)$ ($i \ne j$ when `same`), $k = \frac1J\sum_j e^{-|a-b|^2/2h_j^2}$, in row chunks of
+    `CHUNK` (compiled; float64 when x64 is on)."""
+    inv = jnp.asarray(-0.5 / np.asarray(bandwidths, np.float64) ** 2)
+    y = jnp.asarray(y)
+    total = sum(float(_block_sum(jnp.asarray(x[start : start + CHUNK]), y, inv)) for start in range(0, len(x), CHUNK))
+    return total - x.shape[0] if same else total  # the diagonal, k(x_i, x_i) = 1
 
 
 def mmd2_unbiased(x, y, bandwidths) -> float:
