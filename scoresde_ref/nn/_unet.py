@@ -38,7 +38,8 @@ class UNetScoreNet(eqx.Module):
     r"""`(x, u) -> out` of the shape of `x` (flat `(C·H·W,)` or `(C, H, W)`), for images of `shape = (C, H, W)`.
 
     **Arguments:** `key`, `shape` $(C, H, W)$ with $H, W \ge 8$ multiples of 4, `channels` $(c_0, c_1)$ (16, 32),
-    `n_features` (16) and `scale` (1.0) of the embedding, `dtype`."""
+    `n_features` (16) and `scale` (1.0) of the embedding, `dtype`; `zero_output` starts the output convolution at
+    zero weights and bias (the network is 0 at initialisation: a residual over a fixed score starts at that score)."""
 
     shape: tuple[int, int, int] = eqx.field(static=True)
     embedding: GaussianFourierEmbedding
@@ -64,6 +65,7 @@ class UNetScoreNet(eqx.Module):
         channels: tuple[int, int] = (16, 32),
         n_features: int = 16,
         scale: float = 1.0,
+        zero_output: bool = False,
         dtype=None,
     ):
         shape = tuple(int(s) for s in shape)
@@ -91,7 +93,10 @@ class UNetScoreNet(eqx.Module):
         self.block_up1 = _ResBlock(next(keys), 2 * c1, c1, e, dtype)
         self.up0 = eqx.nn.ConvTranspose2d(c1, c0, 4, stride=2, padding=1, key=next(keys), dtype=dtype)
         self.block_up0 = _ResBlock(next(keys), 2 * c0, c0, e, dtype)
-        self.conv_out = eqx.nn.Conv2d(c0, shape[0], 3, padding=1, key=next(keys), dtype=dtype)
+        conv_out = eqx.nn.Conv2d(c0, shape[0], 3, padding=1, key=next(keys), dtype=dtype)
+        if zero_output:
+            conv_out = eqx.tree_at(lambda c: (c.weight, c.bias), conv_out, replace_fn=jnp.zeros_like)
+        self.conv_out = conv_out
 
     def __call__(self, x: Array, u: ScalarLike) -> Array:
         size = self.shape[0] * self.shape[1] * self.shape[2]

@@ -22,7 +22,7 @@ from ._common import classifier_input, fmt, held_out_classifier, prepare, traine
 from ._data import LEVELS, to_levels
 from ._figures import class_grid
 from ._metrics import class_probabilities_and_features
-from ._score import DTYPE
+from ._score import DTYPE, as_float64
 
 N_CLASSES = 10
 
@@ -40,14 +40,14 @@ def train_time_classifier(prep):
 
 
 def conditional_samples(prep, score, time_clf, scale: float, label: int, n: int, key):
-    """`n` reverse-SDE samples (model scale) for class `label` at guidance `scale` (0: unguided)."""
+    """`n` reverse-SDE samples (model scale, float64) for class `label` at guidance `scale` (0: unguided)."""
     if scale == 0:
         score_fn = score
     else:  # label and scale as arrays: traced, so one compilation serves every class and scale
         likelihood = ClassifierLogLikelihood(time_clf, jnp.asarray(label, jnp.int32))
-        score_fn = conditional_score(score, likelihood, jnp.asarray(scale, DTYPE))
+        score_fn = conditional_score(score, likelihood, jnp.asarray(scale, jnp.float64))
     key_T, key_sde = jax.random.split(key)
-    x_T = jax.random.normal(key_T, (n, 64), DTYPE)
+    x_T = jax.random.normal(key_T, (n, 64), jnp.float64)
     result = pc_sample(key_sde, prep.sde, score_fn, x_T, n_steps=prep.size.pc_steps, eps=1e-3)
     return np.asarray(result.x, np.float64)
 
@@ -56,11 +56,13 @@ def run_digits_conditional(config):
     prep = prepare(config)
     size = prep.size
     result = trained_score(config, prep)
+    score = as_float64(result.score)
     time_clf, time_losses = train_time_classifier(prep)
+    time_clf = as_float64(time_clf)
     clf, accuracy, _ = held_out_classifier(prep)
     m = size.per_class
     keys = jax.random.split(prep.keys["conditional"], len(size.guidance_scales) * N_CLASSES + 1)
-    unguided = to_levels(conditional_samples(prep, result.score, time_clf, 0.0, 0, N_CLASSES * m, keys[-1]))
+    unguided = to_levels(conditional_samples(prep, score, time_clf, 0.0, 0, N_CLASSES * m, keys[-1]))
     probs, _ = class_probabilities_and_features(clf, classifier_input(unguided))
     predicted = probs.argmax(axis=1)
     per_scale = {"unguided": [float(np.mean(predicted == c)) for c in range(N_CLASSES)]}
@@ -71,7 +73,7 @@ def run_digits_conditional(config):
         for i, scale in enumerate(guided):
             batch, acc = [], []
             for c in range(N_CLASSES):
-                x = conditional_samples(prep, result.score, time_clf, scale, c, m, keys[i * N_CLASSES + c])
+                x = conditional_samples(prep, score, time_clf, scale, c, m, keys[i * N_CLASSES + c])
                 k = to_levels(x)
                 p, _ = class_probabilities_and_features(clf, classifier_input(k))
                 acc.append(float(np.mean(p.argmax(axis=1) == c)))

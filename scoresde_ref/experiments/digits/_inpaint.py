@@ -19,7 +19,7 @@ from .._figures import plot_training_curve
 from ._common import fmt, prepare, trained_score
 from ._data import DATA_RANGE, LEVELS, to_levels
 from ._figures import image_grids
-from ._score import DTYPE, chunks, padded
+from ._score import as_float64, chunks, padded
 from ._unconditional import fit_baselines
 
 
@@ -44,14 +44,15 @@ def rmse(estimate, truth) -> float:
 def inpaint(prep, score, known, n: int, draws: int, key, *, progress: bool, chunk: int = 100):
     """`draws` replacement-method completions of the first `n` held-out images `(draws, n, 64)` in grey levels
     (quantised), with the sampler's own known values (before the known half is put back)."""
-    y = jax.numpy.asarray(np.tile(prep.x_test[:n], (draws, 1)), DTYPE)
+    score = as_float64(score)
+    y = jax.numpy.asarray(np.tile(prep.x_test[:n], (draws, 1)), jax.numpy.float64)
     chunk = min(chunk, len(y))
     out = []
     with ProgressBar(len(y), "digits-inpaint: replacement sampling", enabled=progress, unit="images") as bar:
         for j, (lo, hi) in enumerate(chunks(len(y), chunk)):
             yb = padded(y, lo, hi, chunk)
             key_T, key_sde = jax.random.split(jax.random.fold_in(key, j))
-            x_T = jax.random.normal(key_T, yb.shape, DTYPE)
+            x_T = jax.random.normal(key_T, yb.shape, jax.numpy.float64)
             result = impute_sample(key_sde, prep.sde, score, x_T, yb, known, n_steps=prep.size.pc_steps, eps=1e-3)
             out.append(to_levels(np.asarray(result.x, np.float64)).reshape(len(yb), -1)[: hi - lo])
             bar.update(hi - lo)

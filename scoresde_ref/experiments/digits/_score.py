@@ -40,7 +40,7 @@ class DigitsSize:
     steps: int
     batch_size: int
     learning_rate: float
-    ema_rate: float  # the weight of the initial weights in the EMA, ema_rate**steps, is below 1e-3
+    ema_rate: float  # the start's weight in the EMA, ema_rate**steps, is <= 0.003 (and the start is the Gaussian)
     copies: int  # dequantised copies of the training split
     n_samples: int
     ode_tol: float
@@ -70,12 +70,12 @@ SIZES = {
         inpaint_draws=2,
     ),
     "default": DigitsSize(
-        network="mlp", width=512, depth=3, channels=(16, 32), steps=8000, batch_size=128, learning_rate=1e-3,
+        network="mlp", width=256, depth=2, channels=(16, 32), steps=6000, batch_size=128, learning_rate=1e-3,
         ema_rate=0.999,
         copies=16, n_samples=360, ode_tol=1e-5, n_bpd=360, n_probes=4, likelihood_eps=1e-3, classifier_steps=2000,
         gaussian_components=(1, 2, 5, 10), categorical_components=(10, 30, 60), em_iterations=300,
-        time_classifier_steps=3000, per_class=36, guidance_scales=(0.0, 1.0, 2.0, 4.0), pc_steps=500, n_inpaint=360,
-        inpaint_draws=8,
+        time_classifier_steps=3000, per_class=36, guidance_scales=(0.0, 1.0, 2.0, 4.0), pc_steps=500, n_inpaint=200,
+        inpaint_draws=4,
     ),
     "large": DigitsSize(
         network="unet", width=512, depth=3, channels=(32, 64), steps=50_000, batch_size=256, learning_rate=5e-4,
@@ -88,11 +88,32 @@ SIZES = {
 }  # fmt: skip
 
 
+EPS_BOUND = 5.0
+r"""The residual's noise prediction is bounded by this in each coordinate (`BoundedNetwork`); the true one,
+$E[z \mid x_t]$, has coordinates of a standard normal's size."""
+
+
+class BoundedNetwork(eqx.Module):
+    r"""`(x, u) -> b tanh(network(x, u) / b)`: a network whose output stays in $(-b, b)$ per coordinate (≈ the
+    network itself where $|\text{out}| \ll b$). As the $\epsilon$-prediction of the residual of
+    `GaussianResidualScore` it keeps $|r_\theta| \le b/s_t$: far from the data the Gaussian's $-x/(m_t^2\lambda +
+    s_t^2)$ dominates and the probability flow cannot run away (an unbounded residual sent 2 of 20 held-out digits'
+    flows to $|x(T)| \sim 10^{58}$, measured)."""
+
+    network: eqx.Module
+    bound: float = eqx.field(static=True)
+
+    def __call__(self, x, u):
+        out = self.network(x, u)
+        return self.bound * jnp.tanh(out / self.bound)
+
+
 class GaussianResidualScore(eqx.Module):
     r"""$s(x, t) = -V\,\mathrm{diag}\big(1/(m_t^2\lambda + s_t^2)\big)V^\top(x - m_t\mu) + r_\theta(x, t)$: the exact
     score
     of $p_t$ for data $\mathcal N(\mu, V\Lambda V^\top)$ (the Gaussian fitted to the training split, fixed:
-    `stop_gradient`) plus a trained residual network `residual` (a `ScoreModel`, its output layer started at zero).
+    `stop_gradient`) plus a trained residual `residual`: a `ScoreModel` in the $\epsilon$-parameterisation of a
+    `BoundedNetwork`, its output layer started at zero.
     At initialisation the model is the Gaussian baseline; training can only add structure to it."""
 
     sde: VPSDE
@@ -110,21 +131,29 @@ class GaussianResidualScore(eqx.Module):
         return self.gaussian_score(x, t) + self.residual(x, t)
 
 
+def as_float64(model):
+    r"""`model` with its floating-point leaves cast to float64: training runs in float32, sampling and likelihoods in
+    float64 (the samplers' and the likelihood's times are float64 under x64; and in float32 the likelihood's
+    tolerance 1e-5 on $\Delta\log p \sim 10^2$ is at the round-off floor, where the step-size controller stalls)."""
+    return jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a, model)
+
+
 def digits_sde() -> VPSDE:
     return VPSDE(beta_min=0.1, beta_max=20.0)
 
 
-def score_model(key, sde, size: DigitsSize, shape: tuple[int, int, int], x_train=None, parameterisation="score"):
-    """The size's network on images of `shape` `(C, H, W)` (flat `(C·H·W,)` examples); with `x_train`, the residual
-    of `GaussianResidualScore` over the Gaussian fitted to it (sample mean and covariance)."""
+def score_model(key, sde, size: DigitsSize, shape: tuple[int, int, int], x_train=None):
+    r"""The size's network on images of `shape` `(C, H, W)` (flat `(C·H·W,)` examples), score-parameterised; with
+    `x_train`, the bounded $\epsilon$-residual of `GaussianResidualScore` over the Gaussian fitted to it (sample mean
+    and covariance)."""
     dim = int(np.prod(shape))
     if size.network == "unet":
-        net = UNetScoreNet(key, shape, channels=size.channels, dtype=DTYPE)
+        net = UNetScoreNet(key, shape, channels=size.channels, zero_output=x_train is not None, dtype=DTYPE)
     else:
         net = MLPScoreNet(key, dim, width=size.width, depth=size.depth, zero_output=x_train is not None, dtype=DTYPE)
-    model = ScoreModel(net, sde, parameterisation)
     if x_train is None:
-        return model
+        return ScoreModel(net, sde, "score")
+    model = ScoreModel(BoundedNetwork(net, EPS_BOUND), sde, "eps")
     x = np.asarray(x_train, np.float64)
     lam, vecs = np.linalg.eigh(np.cov(x, rowvar=False))
     arrays = (jnp.asarray(a, DTYPE) for a in (x.mean(axis=0), np.clip(lam, 1e-8, None), vecs))
@@ -155,10 +184,11 @@ def padded(x, lo: int, hi: int, chunk: int):
 
 
 def sample_flow(key, sde, score_fn, n: int, dim: int, size: DigitsSize, *, progress: bool, chunk: int = 100):
-    r"""`n` samples `(n, dim)` (model scale, float64) of the PF ODE from $\mathcal N(0, I)$ at $T$ to
+    r"""`n` samples `(n, dim)` (model scale, float64: `as_float64`) of the PF ODE from $\mathcal N(0, I)$ at $T$ to
     $\epsilon = 10^{-3}$
     (tsit5 at rtol = atol = `size.ode_tol`), `chunk` at a time; also the number of score evaluations."""
-    x_T = jax.random.normal(key, (n, dim), DTYPE)
+    score_fn = as_float64(score_fn)
+    x_T = jax.random.normal(key, (n, dim), jnp.float64)
     chunk = min(chunk, n)
     out, nfe = [], 0
     with ProgressBar(n, "digits: PF-ODE sampling", enabled=progress, unit="samples") as bar:
@@ -184,9 +214,8 @@ def held_out_bits_per_dim(key, sde, score_fn, x, size: DigitsSize, *, progress: 
     r"""Bits/dim of each row of `x` `(n, d)` (dequantised, model scale) under the PF-ODE density at
     $\epsilon$ = `size.likelihood_eps`: $-\log p(x)/(d\ln2) + $ `offset` (default `levels_offset(17)`, the digits';
     0 for continuous data), Hutchinson with
-    `size.n_probes` probes per example (one key per example), in float64: the score's weights are cast (in float32
-    the tolerance 1e-5 on $\Delta\log p\sim10^2$ is at the round-off floor, and the step-size controller stalls)."""
-    score_fn = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a, score_fn)
+    `size.n_probes` probes per example (one key per example), in float64 (`as_float64`)."""
+    score_fn = as_float64(score_fn)
     x = jnp.asarray(x, jnp.float64)
     n, d = x.shape
     keys = jax.random.split(key, n)

@@ -105,6 +105,7 @@ def run_digits(config):
         {
             "model": name,
             "held-out bits/dim": fmt(*mean_se(values)),
+            "median": fmt(float(np.median(values))),
             "score model − this (paired)": fmt(*differences[name]) if name in differences else "",
         }
         for name, values in bpd_rows.items()
@@ -117,8 +118,10 @@ def run_digits(config):
         })  # fmt: skip
     metrics = {
         "bits_per_dim": {
-            name: {"mean": mean_se(v)[0], "se": mean_se(v)[1], "n": len(v)} for name, v in bpd_rows.items()
+            name: {"mean": mean_se(v)[0], "se": mean_se(v)[1], "median": float(np.median(v)), "n": len(v)}
+            for name, v in bpd_rows.items()
         },
+        "score_bits_per_dim_per_example": bpd,
         "bits_per_dim_score_minus_baseline": {k: {"mean": m, "se": s} for k, (m, s) in differences.items()},
         "uniform_bits_per_dim": uniform,
         "dequantization_offset_bits": levels_offset(LEVELS),
