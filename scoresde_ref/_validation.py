@@ -12,6 +12,8 @@ concrete; a traced value is checked at run time and its message names the rule).
 rounded, clamped or broadcast to make it valid.
 """
 
+import contextlib
+import contextvars
 import numbers
 import operator
 
@@ -162,8 +164,33 @@ def check_label(y, n_classes: int, name: str, owner: str):
     )
 
 
+#: the `(t, T)` pairs of `times_checked` blocks being traced (tracers, compared by identity)
+_CHECKED_TIMES: contextvars.ContextVar[tuple] = contextvars.ContextVar("checked_times", default=())
+
+
+@contextlib.contextmanager
+def times_checked(t, T):
+    r"""While tracing a loop body whose time `t` runs over a grid checked once before the loop: inside the block,
+    `check_time` on this very `t` against this very `T` (both compared by identity, so a time computed from `t`,
+    or another SDE's horizon, is still checked) returns `t` without a second, per-step run-time check.
+
+    The caller must have checked $0 < t \le T$ for every value `t` takes, e.g. `check_time(grid, T, ...,
+    lower_open=True)` on the whole grid, whose returned grid the loop then scans over (derivations/performance.md).
+    """
+    token = _CHECKED_TIMES.set(_CHECKED_TIMES.get() + ((t, T),))
+    try:
+        yield
+    finally:
+        _CHECKED_TIMES.reset(token)
+
+
 def check_time(t, T, owner: str, name: str = "t", *, lower=0.0, lower_open: bool = False):
-    """Return `t` (any shape: every entry checked), failing unless `lower <= t <= T` (the time domain of an SDE)."""
+    """Return `t` (any shape: every entry checked), failing unless `lower <= t <= T` (the time domain of an SDE).
+
+    Inside `times_checked(t, T)` with a lower bound 0 this returns `t` at once: the grid `t` runs over already
+    passed $0 < t \\le T$ (which implies both $0 \\le t$ and $0 < t$)."""
+    if isinstance(lower, int | float) and lower == 0 and any(t is t0 and T is T0 for t0, T0 in _CHECKED_TIMES.get()):
+        return t
     if not jnp.issubdtype(jnp.result_type(t), jnp.number):
         raise TypeError(f"{owner}: time {name} must be a real number; got {_shown(t)}")
     T_shown = f" = {float(T):g}" if _is_concrete(T) else ""
@@ -212,12 +239,54 @@ def check_choice(value, allowed, name: str, owner: str):
     return value
 
 
+#: `check_score_output`'s traced shapes, by the abstract signature of `(score_fn, x, t)` (bounded)
+_SCORE_SHAPES: dict = {}
+_SCORE_SHAPES_MAX = 256
+
+
+def _abstract_signature(tree):
+    """What `jax.eval_shape` of `tree`'s function can depend on: the tree structure, each array leaf's shape,
+    dtype and weak type, and every other leaf itself (hashed as `jit` hashes static arguments; a function by
+    identity). `None` when a leaf is traced or unhashable (then nothing is cached)."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    parts = []
+    for leaf in leaves:
+        if isinstance(leaf, jax.core.Tracer):
+            return None
+        if isinstance(leaf, jax.Array | np.ndarray | np.generic):
+            parts.append((leaf.shape, str(leaf.dtype), bool(getattr(leaf, "weak_type", False))))
+        else:
+            parts.append((type(leaf), leaf))
+    signature = (treedef, tuple(parts))
+    try:
+        hash(signature)
+    except TypeError:
+        return None
+    return signature
+
+
+def _score_shape(score_fn, x, t):
+    """`jax.eval_shape(score_fn, x, t)`, traced once per abstract signature (`_abstract_signature`): the same
+    caching rule as the compiled samplers' own (a `filter_jit` cache hit reuses the trace, so a second trace
+    here could not see anything the compiled sampler would)."""
+    signature = _abstract_signature((score_fn, x, t))
+    if signature is not None and signature in _SCORE_SHAPES:
+        return _SCORE_SHAPES[signature]
+    out = jax.eval_shape(score_fn, x, t)
+    if signature is not None:
+        if len(_SCORE_SHAPES) >= _SCORE_SHAPES_MAX:
+            _SCORE_SHAPES.clear()
+        _SCORE_SHAPES[signature] = out
+    return out
+
+
 def check_score_output(owner: str, score_fn, x, t, name: str = "score_fn", input_name: str = "x_T") -> None:
     """`score_fn(x, t)` on one example `x` must return an array of the shape and dtype of `x` (traced once by
-    `jax.eval_shape`, nothing computed): a `(d,)` score for `(d,)` data, and no float32/float64 mixture (with
-    x64 on, float32 samples meeting a float64 score would otherwise fail deep inside `lax.scan` or diffrax)."""
+    `jax.eval_shape`, nothing computed; once per abstract signature, `_score_shape`): a `(d,)` score for `(d,)`
+    data, and no float32/float64 mixture (with x64 on, float32 samples meeting a float64 score would otherwise
+    fail deep inside `lax.scan` or diffrax)."""
     try:
-        out = jax.eval_shape(score_fn, x, t)
+        out = _score_shape(score_fn, x, t)
     except (ValueError, TypeError) as exc:  # e.g. a (1,) example for 2-D data: say which input of `owner` it was
         message = f"{owner}: {input_name} (one example of shape {jnp.shape(x)}) does not fit {name}: {exc}"
         raise type(exc)(message) from exc

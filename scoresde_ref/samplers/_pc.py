@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Batch, Key, ScoreFn
 from .._jit_boundary import compiled
-from .._validation import check_integer
+from .._validation import check_integer, check_time, times_checked
 from ..chains._discretize import discretize
 from ..sde._base import AbstractSDE
 from ._boundary import check_sampler_inputs
@@ -35,7 +35,9 @@ def pc_options(owner, n_steps, predictor, corrector, snr, corrector_steps, snr_n
     return predictor, corrector
 
 
-def pc_scan(predict: Callable, correct: Callable | None, init, *, T, h, n_steps: int, order: str, dtype, record=None):
+def pc_scan(
+    predict: Callable, correct: Callable | None, init, *, T, h, n_steps: int, order: str, dtype, record=None, owner=""
+):
     r"""The PC loop over steps $k = 0, \dots, N-1$, whatever is propagated (samples with drawn noise, or
     Gaussian moments through the affine step maps).
 
@@ -44,21 +46,31 @@ def pc_scan(predict: Callable, correct: Callable | None, init, *, T, h, n_steps:
     paper's Algorithms 2–3): `predict` to $t_k - h$, then `correct(state, k, t_k - h, max(i - 1, 1))`.
     `correct` is `None` without a corrector. **Returns** `(state, recorded)` of `lax.scan`, `record(state)`
     stacked after every step (`None` when `record` is `None`).
-    """
 
-    def body(state, k):
-        t, i = T - k.astype(dtype) * h, n_steps - k
-        if order == "corrector_first":
-            if correct is not None:
-                state = correct(state, k, t, i)
-            state = predict(state, k, t, i, t - h)
-        else:
-            state = predict(state, k, t, i, t - h)
-            if correct is not None:
-                state = correct(state, k, t - h, jnp.maximum(i - 1, 1))
+    **Checked once.** The grid $(t_k)_k$ is checked to lie in $(0, T]$ once, before the loop (one
+    `eqx.error_if` on the whole grid, `owner` naming the sampler); inside the body `times_checked(t_k, T)`
+    lets every coefficient's `check_time` on that same $t_k$ pass without a per-step check (a time computed
+    from it, such as $t_k - h$, is still checked where it is used). Same arithmetic as computing $t_k$ in the
+    body, so the same numbers (derivations/performance.md).
+    """
+    grid = T - jnp.arange(n_steps).astype(dtype) * h
+    grid = check_time(grid, T, owner or "pc_scan", "t_k", lower_open=True)
+
+    def body(state, k_t):
+        k, t = k_t
+        i = n_steps - k
+        with times_checked(t, T):
+            if order == "corrector_first":
+                if correct is not None:
+                    state = correct(state, k, t, i)
+                state = predict(state, k, t, i, t - h)
+            else:
+                state = predict(state, k, t, i, t - h)
+                if correct is not None:
+                    state = correct(state, k, t - h, jnp.maximum(i - 1, 1))
         return state, (None if record is None else record(state))
 
-    return jax.lax.scan(body, init, jnp.arange(n_steps))
+    return jax.lax.scan(body, init, (jnp.arange(n_steps), grid))
 
 
 def pc_sample(
@@ -152,6 +164,15 @@ def _pc_sample(key, sde, score_fn, x_T, eps, disc, predictor, corrector, project
     record = (lambda s: s[1] if denoise else s[0]) if trajectory else None
     correct = None if corrector is None else correct
     (x, x_mean), path = pc_scan(
-        predict, correct, (x_T, x_T), T=sde.T, h=h, n_steps=n_steps, order=order, dtype=x_T.dtype, record=record
+        predict,
+        correct,
+        (x_T, x_T),
+        T=sde.T,
+        h=h,
+        n_steps=n_steps,
+        order=order,
+        dtype=x_T.dtype,
+        record=record,
+        owner="pc_sample",
     )
     return (x_mean if denoise else x), path

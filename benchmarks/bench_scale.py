@@ -1,0 +1,256 @@
+"""Scaling of Euler–Maruyama `pc_sample` with batch size and dimension (throughput, memory, bandwidth), and the
+probability-flow ODE sampler and likelihood against scipy's RK45 route. Writes JSON and a log–log figure.
+
+    .venv/bin/python benchmarks/bench_scale.py [--quick | --full] [--out benchmarks/results/scale.json]
+
+- `em_scaling`: VP SDE, data $\\mathcal N(\\mu, \\sigma^2 I)$ with the analytic score
+  $-(x - m\\mu)/(m^2\\sigma^2 + s^2)$ (O(d) per example, `IsotropicGaussianScore`), float32, `n_steps` steps,
+  over a batch sweep (d = 2 and d = 64, n = 10³ … 10⁶) and a dimension sweep (n fixed, d = 2 … 3,072); each
+  point capped at `max_elements` = n·d (the CPU default keeps the run to a few minutes; `--full`, the GPU
+  script's grid, lifts it). Per point: best and median of interleaved repeats, particle-steps/s, the
+  compiled computation's `memory_analysis()` (arguments, outputs, temporaries) at `n_steps` and at
+  10·`n_steps` (no per-step buffers: the temporaries grow by the time grid and step indices only, ≤ 16 bytes
+  a step, whatever n·d), the process's peak RSS, the device's `memory_stats()` where it
+  has them, and the bandwidth estimate: bytes moved per step ≥ 2·n·d·itemsize (read x, write x; the noise
+  is generated inside the fused step) against `--peak-bandwidth` (H200: 4.8e12 B/s).
+- `ode_vs_scipy`: `sr.ode_sample` (diffrax Tsit5, the batch as one state) vs `sr.ode_sample_scipy`
+  (solve_ivp RK45, jit-compiled velocity), and `sr.log_likelihood` vmapped vs `sr.log_likelihood_scipy`
+  (the batch as one state, the reference code's route), same rtol = atol, float64, exact GMM score; NFE
+  of both reported (the comparison is fair when they agree within 20 %).
+"""
+
+import argparse
+import os
+import resource
+import sys
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import equinox as eqx  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _harness import RESULTS, environment, interleaved, write_result  # noqa: E402
+
+import scoresde_ref as sr  # noqa: E402
+import scoresde_ref.samplers._pc as pc  # noqa: E402
+from scoresde_ref._jit_boundary import floats_as_arrays  # noqa: E402
+from scoresde_ref._progress import ProgressBar  # noqa: E402
+from scoresde_ref.examples import gmm_2d  # noqa: E402
+
+EPS = 1e-3
+H200_BANDWIDTH = 4.8e12
+
+
+class IsotropicGaussianScore(eqx.Module):
+    r"""The exact score of $p_t$ for $p_0 = \mathcal N(\mu, \sigma^2 I)$ under an affine SDE with kernel
+    $(m, s)$: $-(x - m\mu)/(m^2\sigma^2 + s^2)$, O(d) per example (a module: compiled once per shape)."""
+
+    sde: sr.VPSDE
+    mean: jax.Array
+    var: jax.Array
+
+    def __call__(self, x, t):
+        m, s = self.sde.kernel(t)
+        return -(x - m * self.mean) / (m**2 * self.var + s**2)
+
+
+def core(n_steps):
+    """`pc_sample`'s compiled core (EM, `denoise=False`) under one `jax.jit`, for `lower().compile()`."""
+    raw = pc._pc_sample.__wrapped__
+
+    @jax.jit
+    def run(key, x, sde, score, eps):
+        args = (None, sr.samplers.EulerMaruyama(), None, None, n_steps, "corrector_first", False, False)
+        return raw(key, sde, score, x, eps, *args)[0]
+
+    return run
+
+
+def memory(n_steps, key, x, dyn) -> dict:
+    """Bytes of the compiled EM loop (`memory_analysis()`), at `n_steps` and at 10·`n_steps`."""
+    out = {}
+    for label, steps in (("n_steps", n_steps), ("10_n_steps", 10 * n_steps)):
+        analysis = core(steps).lower(key, x, *dyn).compile().memory_analysis()
+        out[label] = {
+            name: int(getattr(analysis, f"{name}_size_in_bytes", -1))
+            for name in ("argument", "output", "temp", "generated_code")
+        }
+    return out
+
+
+def device_peak_bytes():
+    stats = jax.devices()[0].memory_stats() if hasattr(jax.devices()[0], "memory_stats") else None
+    return None if not stats else int(stats.get("peak_bytes_in_use", -1))
+
+
+def em_point(n, d, n_steps, repeats, peak_bandwidth, dtype=jnp.float32):
+    sde = sr.VPSDE()
+    score = IsotropicGaussianScore(sde, jnp.linspace(-1.0, 1.0, d, dtype=dtype), jnp.asarray(0.5, dtype))
+    x_T = sde.prior_sample(jax.random.key(n + d), (n, d), dtype=dtype)
+    key = jax.random.key(1)
+    fn = lambda: sr.pc_sample(key, sde, score, x_T, n_steps=n_steps, eps=EPS, denoise=False).x  # noqa: E731
+    timing = interleaved({"ours": fn}, repeats)["ours"]
+    itemsize = np.dtype(dtype).itemsize
+    mem = memory(n_steps, key, x_T, floats_as_arrays((sde, score, EPS)))
+    bytes_per_step = 2 * n * d * itemsize
+    return {
+        "n": n,
+        "d": d,
+        "n_steps": n_steps,
+        "dtype": str(np.dtype(dtype)),
+        "best_s": timing["best_s"],
+        "median_s": timing["median_s"],
+        "compile_s": timing["compile_s"],
+        "particle_steps_per_s": n * n_steps / timing["best_s"],
+        "memory_analysis": mem,
+        "temp_bytes_over_n_d_itemsize": mem["n_steps"]["temp"] / (n * d * itemsize),
+        # the only O(N) temporaries are the time grid and the step indices (<= 16 bytes a step), whatever n·d:
+        "temp_growth_bytes_per_added_step": (mem["10_n_steps"]["temp"] - mem["n_steps"]["temp"]) / (9 * n_steps),
+        "no_per_step_buffers": (mem["10_n_steps"]["temp"] - mem["n_steps"]["temp"]) <= 16 * 9 * n_steps,
+        "peak_rss_bytes_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "device_peak_bytes_in_use": device_peak_bytes(),
+        "bandwidth": {
+            "bytes_per_step_lower_bound": bytes_per_step,
+            "achieved_bytes_per_s": bytes_per_step * n_steps / timing["best_s"],
+            "fraction_of_peak": bytes_per_step * n_steps / timing["best_s"] / peak_bandwidth,
+            "peak_bytes_per_s": peak_bandwidth,
+        },
+    }
+
+
+def em_scaling(grid, n_steps, repeats, max_elements, peak_bandwidth):
+    points = [(n, d) for n, d in grid if n * d <= max_elements]
+    skipped = [(n, d) for n, d in grid if n * d > max_elements]
+    rows = []
+    with ProgressBar(len(points), "em_scaling") as bar:
+        for n, d in points:
+            rows.append(em_point(n, d, n_steps, repeats, peak_bandwidth))
+            bar.update(1, batch=n, d=d)
+    return {"max_elements": max_elements, "skipped_over_cap": skipped, "rows": rows}
+
+
+def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
+    sde, dist = sr.VPSDE(), gmm_2d()
+    score = sr.exact_score(sde, dist)
+    x_T = sde.prior_sample(jax.random.key(2), (batch, 2))
+    eps_ll = 1e-5
+    p_T, p_eps = sr.marginal(sde, dist, sde.T), sr.marginal(sde, dist, eps_ll)
+    xs = p_eps.sample(jax.random.key(7), likelihood_batch)
+    ours_ll = eqx.filter_jit(
+        jax.vmap(lambda x: sr.log_likelihood(sde, score, x, eps=eps_ll, rtol=tol, atol=tol, prior=p_T))
+    )
+    fns = {
+        "ode_ours": lambda: sr.ode_sample(sde, score, x_T, rtol=tol, atol=tol).x,
+        "ode_scipy": lambda: sr.ode_sample_scipy(sde, score, x_T, rtol=tol, atol=tol).x,
+        "ll_ours": lambda: ours_ll(xs)[0],
+        "ll_scipy": lambda: sr.log_likelihood_scipy(sde, score, xs, eps=eps_ll, rtol=tol, atol=tol, prior=p_T)[0],
+    }
+    if not likelihood:  # the smoke run: the sampler pair only (the likelihood's compile is the slow one)
+        fns = {k: v for k, v in fns.items() if k.startswith("ode")}
+    timings = interleaved(fns, repeats)
+    out = {"rtol": tol, "atol": tol, "ode_batch": batch, "timings": timings}
+    out["nfe"] = {
+        "ode_ours": int(sr.ode_sample(sde, score, x_T, rtol=tol, atol=tol).nfe),
+        "ode_scipy": int(sr.ode_sample_scipy(sde, score, x_T, rtol=tol, atol=tol).nfe),
+    }
+    out["ode_nfe_relative_difference"] = abs(out["nfe"]["ode_ours"] - out["nfe"]["ode_scipy"]) / out["nfe"]["ode_scipy"]
+    out["ode_scipy_over_ours_best"] = timings["ode_scipy"]["best_s"] / timings["ode_ours"]["best_s"]
+    out["ode_max_abs_difference"] = float(np.max(np.abs(np.asarray(fns["ode_ours"]()) - fns["ode_scipy"]())))
+    if not likelihood:
+        return out
+    nfe = {
+        **out["nfe"],
+        "ll_ours_mean_per_example": float(jnp.mean(ours_ll(xs)[1])),
+        "ll_ours_max_per_example": int(jnp.max(ours_ll(xs)[1])),
+        "ll_scipy": int(sr.log_likelihood_scipy(sde, score, xs, eps=eps_ll, rtol=tol, atol=tol, prior=p_T)[1]),
+    }
+    closed = np.asarray(jax.vmap(p_eps.log_prob)(xs))
+    return {
+        **out,
+        "likelihood_batch": likelihood_batch,
+        "nfe": nfe,
+        "ll_nfe_relative_difference": abs(nfe["ll_ours_max_per_example"] - nfe["ll_scipy"]) / nfe["ll_scipy"],
+        "ll_scipy_over_ours_best": timings["ll_scipy"]["best_s"] / timings["ll_ours"]["best_s"],
+        "ll_max_abs_error_vs_closed_form": {
+            "ours": float(np.max(np.abs(np.asarray(fns["ll_ours"]()) - closed))),
+            "scipy": float(np.max(np.abs(np.asarray(fns["ll_scipy"]()) - closed))),
+        },
+    }
+
+
+def figure(rows, path):
+    """Throughput and temporaries against n·d, log–log (matplotlib, written beside the JSON)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for d in sorted({r["d"] for r in rows}):
+        sub = sorted((r for r in rows if r["d"] == d), key=lambda r: r["n"])
+        if len(sub) > 1:
+            axes[0].loglog([r["n"] for r in sub], [r["particle_steps_per_s"] for r in sub], "o-", label=f"d = {d}")
+    axes[0].set(xlabel="batch n", ylabel="particle-steps / s", title="EM pc_sample throughput")
+    axes[0].legend()
+    nd = [r["n"] * r["d"] for r in rows]
+    axes[1].loglog(nd, [max(r["memory_analysis"]["n_steps"]["temp"], 1) for r in rows], "o", label="temp")
+    axes[1].loglog(nd, [r["memory_analysis"]["n_steps"]["argument"] for r in rows], "s", label="arguments")
+    axes[1].loglog(nd, [4 * v for v in nd], "k--", label="4 n d bytes")
+    axes[1].set(xlabel="n · d", ylabel="bytes", title="compiled memory (float32)")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="three small points, short ODE/likelihood batches")
+    size.add_argument("--smoke", action="store_true", help="one tiny point and the ODE pair only (seconds)")
+    size.add_argument("--full", action="store_true", help="the full grid, no cap (the GPU script)")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--peak-bandwidth", type=float, default=H200_BANDWIDTH)
+    parser.add_argument("--out", default=str(RESULTS / "scale.json"))
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    batches = [10**3, 10**4, 10**5, 10**6]
+    dims = [2, 16, 64, 256, 1024, 3072]
+    if args.smoke:
+        grid, n_steps, repeats, cap = [(1000, 2)], 10, 1, 10**5
+    elif args.quick:
+        grid, n_steps, repeats, cap = [(1000, 2), (10_000, 2), (1000, 64)], 10, 1, 10**5
+    else:
+        dim_n = 4096 if not args.full else 65_536
+        grid = [(n, 2) for n in batches] + [(n, 64) for n in batches] + [(dim_n, d) for d in dims]
+        n_steps, repeats, cap = 100, 3, (2**40 if args.full else 2**21)
+    n_steps = args.steps or n_steps
+    repeats = args.repeats or repeats
+    grid = list(dict.fromkeys(grid))
+    scaling = em_scaling(grid, n_steps, repeats, cap, args.peak_bandwidth)
+    small = args.quick or args.smoke
+    ode = ode_vs_scipy(256 if small else 4096, 1e-5, 16 if small else 256, 1 if small else 3, likelihood=not args.smoke)
+    record = {
+        "benchmark": "EM pc_sample scaling (analytic isotropic Gaussian score, VP, float32); PF-ODE and "
+        "likelihood vs scipy RK45 (gmm_2d, float64)",
+        **environment(),
+        "command": "benchmarks/bench_scale.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "em_scaling": scaling,
+        "ode_vs_scipy": ode,
+        "total_wall_s": time.perf_counter() - start,
+        "loadavg_at_end": os.getloadavg(),
+    }
+    path = write_result(record, args.out)
+    figure(scaling["rows"], path.with_suffix(".png"))
+    print("wrote", path, "and", path.with_suffix(".png"))
+    return record
+
+
+if __name__ == "__main__":
+    main()
