@@ -33,13 +33,13 @@ def plot_training_curve(losses, title: str):
     return fig
 
 
-def plot_trajectories(paths, title: str):
+def plot_trajectories(paths, title: str, ode_label: str = "probability-flow ODE"):
     """Particles of the reverse SDE (EM) and the PF ODE, from `_samplers.trajectories`: against t in 1-D, in the
     plane in 2-D (start ○, end ●)."""
     em_times, em_path, ode_times, ode_path = paths
     fig, axes = new_figure(1, 2, figsize=(11, 4.2))
     for ax, times, path, label in ((axes[0, 0], em_times, em_path, "reverse SDE (EM)"),
-                                   (axes[0, 1], ode_times, ode_path, "probability-flow ODE (Heun)")):  # fmt: skip
+                                   (axes[0, 1], ode_times, ode_path, ode_label)):  # fmt: skip
         if path.shape[-1] == 1:
             ax.plot(times, path[:, :, 0], lw=0.8)
             ax.set_xlabel("t")

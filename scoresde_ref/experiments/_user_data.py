@@ -199,7 +199,9 @@ def run_user_vectors(config, array: np.ndarray, *, stands_in_for: str):
         metrics=metrics,
         samples=samples["ode_rk45"],
         figures={
-            "trajectories": plot_trajectories(paths, "the user's data: particles of the reverse SDE and PF ODE"),
+            "trajectories": plot_trajectories(
+                paths, "the user's data: particles of the reverse SDE and PF ODE", "probability-flow ODE (RK45)"
+            ),
             "training": plot_training_curve(result.losses, "DSM loss per step"),
         },
         timing=watch.times,

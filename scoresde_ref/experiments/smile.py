@@ -27,7 +27,7 @@ EPS = 1e-3  # the samplers' end time
 NLL_EPS = (
     1e-3  # the likelihood's start time: the samplers' end time (at 1e-5 the ε-parameterised model's 1/σ(t) blows up)
 )
-N_PATH = 16
+N_PATH = 8
 ESCAPE = 10.0  # samples farther than this from the origin (the smile lies within radius 1.2) have diverged
 N_ENTROPY = 20000  # points for the entropy's Monte Carlo over the quadrature density (standard error ~0.01 nats)
 SAMPLER_NAMES = ("ode_rk45", "em")  # the document's sampler first (its samples are samples.npy)
@@ -127,7 +127,9 @@ def run_smile(config: RunConfig, mouth_std: float) -> ExperimentOutput:
             paths = trajectories(sde, learned, x_T, runs["em"], n_path=N_PATH, eps=EPS, **RK45)
             figures = {
                 "samples": plot_samples(name, train_set, fresh, runs),
-                "trajectories": plot_trajectories(paths, f"{name}: particles of the learned reverse SDE and PF ODE"),
+                "trajectories": plot_trajectories(
+                    paths, f"{name}: particles of the learned reverse SDE and PF ODE", "probability-flow ODE (RK45)"
+                ),
                 "training": plot_training_curve(result.losses, f"{name}: DSM loss per step"),
             }
         bar.update(1, part="figures")
