@@ -154,6 +154,30 @@ def _corrector_cases(sde, score, x, z, sharding):
     return out
 
 
+def _minibatch_is_split(sde, data, sharding) -> bool:
+    """Whether the compiled step loss (`minibatch_loss` with `sharding`, and its gradient) works on each device's
+    rows: the per-device program holds `(batch_size / P, 2)` arrays and all-reduces the loss mean and gradient."""
+    import equinox as eqx
+    import jax
+
+    import scoresde_ref as sr
+    from scoresde_ref.nn import trainable_filter
+    from scoresde_ref.training import minibatch_loss
+    from scoresde_ref.training._train import replicated
+
+    model = _tiny_model(sde)
+    params, static = eqx.partition(model, trainable_filter(model))
+    options = dict(objective=sr.losses.DSM(), weighting=sr.losses.LikelihoodWeighting(), times=sr.losses.UniformTimes())
+    options.update(eps=1e-5, batch_size=TRAIN["batch_size"], replace=True, sharding=sharding)
+
+    def step(params, data):
+        return jax.value_and_grad(minibatch_loss)(params, static, sde, data, jax.random.key(0), **options)
+
+    text = jax.jit(step).lower(*replicated((params, data), sharding)).compile().as_text()
+    rows = TRAIN["batch_size"] // sharding.num_devices
+    return "all-reduce" in text and f"f64[{rows},2]" in text
+
+
 def _train(sde, data, sharding):
     import jax
 
@@ -167,6 +191,7 @@ def _train(sde, data, sharding):
     everywhere = all(v.is_fully_replicated for v in leaves)
     if sharding is not None:
         everywhere = everywhere and all(v.sharding.device_set == sharding.device_set for v in leaves)
+        everywhere = everywhere and _minibatch_is_split(sde, data, sharding)
     return weights, everywhere
 
 
@@ -177,7 +202,8 @@ ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "loss_terms", "normal_draw", "la
 def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndarray]:
     """The results of the cases `names` with the batch placed by `sharding` (None: one device). For each result
     `name`, `name.kept` says whether its sharding is the input's (`is_equivalent_to`), or for `train` whether the
-    weights are replicated over the mesh. `full_covariance`: the score of `sr.examples.gmm_2d()` (`_problem`)."""
+    weights are replicated over the mesh and each step's minibatch is split over it. `full_covariance`: the score of
+    `sr.examples.gmm_2d()` (`_problem`)."""
     import jax
 
     import scoresde_ref as sr

@@ -232,7 +232,9 @@ def test_two_and_four_devices_same_bits(meshes, name):
 @pytest.mark.parametrize("n_devices", [2, 4])
 def test_trained_weights_replicated_over_the_mesh(meshes, n_devices):
     """`train_score(..., sharding=NamedSharding(mesh, P("batch")))` returns weights replicated on every device of
-    the mesh (they are then used there to sample)."""
+    the mesh (they are then used there to sample), and its step loss splits the minibatch over the devices: the
+    compiled program holds `(batch_size / P, d)` rows per device and all-reduces (planted bug caught: the
+    `with_sharding_constraint` left out, when the whole minibatch is computed on every device)."""
     assert bool(meshes[n_devices].result()["train.kept"])
 
 
