@@ -237,11 +237,13 @@ def test_digits_quick_run(tmp_path):
     real, gen = s["held-out real digits"], s["score model (PF ODE)"]
     # ceiling: real digits are recognised (IS near 10 for confident balanced predictions)
     assert real["inception_score"] > 8.0
-    # generated digits: IS far above 1 (no class structure) and FD well below that of the Gaussian mixture's samples
-    # would be a strong claim for 1500 steps; the argued bound is IS > 4 (more than 4 effective classes) and an FD
-    # below that of pure prior noise quantised (a set with no digit structure), computed here
+    # generated digits: IS > 4, i.e. more than 4 effective classes (IS = 1 for samples with no class structure, 10 at
+    # most; measured 6.7); the score model starts as the single Gaussian, so its samples must be closer to the data
+    # than its start's, in FD (same n, same reference set, so the same finite-sample bias; measured 19.0 against 27.8);
+    # and no closer than the held-out real digits, the floor (4.1)
+    start = s["single Gaussian (the score model's start)"]
     assert gen["inception_score"] > 4.0
-    assert gen["frechet_distance"] > real["frechet_distance"]  # the held-out real digits are the floor
+    assert real["frechet_distance"] < gen["frechet_distance"] < start["frechet_distance"], (gen, start)
 
 
 def test_digits_conditional_quick_run(tmp_path):
@@ -265,8 +267,8 @@ def test_digits_inpaint_quick_run(tmp_path):
     A draw from a sampler that ignored the known half (with the data's marginal) has expected squared error
     E||X' - x||² = 2 Var(x_U), twice the training mean image's; so per image D_i = MSE_draw,i - 2 MSE_mean,i has
     mean 0 for such a sampler, and the score model's draws must give mean(D) + 5 se(D) < 0 (false-failure
-    probability < 1e-6 under the normal approximation over 60 images; measured RMSE 4.5 against the mean image's
-    4.5, i.e. MSE ratio ~1, far from 2)."""
+    probability < 1e-6 under the normal approximation over 60 images; measured RMSE 4.85 against the mean image's
+    4.46, an MSE ratio of 1.18, far from 2)."""
     metrics, samples, _ = _run("digits-inpaint", tmp_path / "inpaint")
     images, labels = _data.load_digits_data()
     split = _data.split_by_seed(images, labels, 0)

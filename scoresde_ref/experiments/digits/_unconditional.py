@@ -83,10 +83,11 @@ def run_digits(config):
     )
     clf, accuracy, clf_losses = held_out_classifier(prep)
     rng = np.random.default_rng(config.seed + 1)
-    gmm, cat = baselines["gaussian"][0], baselines["categorical"][0]
+    single, gmm, cat = (baselines[name][0] for name in ("single_gaussian", "gaussian", "categorical"))
     sets = {
         "score model (PF ODE)": generated,
         "held-out real digits": prep.split.test_images[:n],
+        "single Gaussian (the score model's start)": to_levels(single.sample(rng, n)),
         f"Gaussian mixture (K = {baselines['gaussian'][1]})": to_levels(gmm.sample(rng, n)),
         f"categorical mixture (K = {baselines['categorical'][1]})": cat.sample(rng, n).reshape(n, 8, 8),
     }
