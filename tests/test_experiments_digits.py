@@ -17,6 +17,7 @@ from scoresde_ref.experiments import RunConfig, run_experiment
 from scoresde_ref.experiments.digits import _baselines, _data, _metrics, _score
 
 pytest.importorskip("sklearn", reason='the digits need scikit-learn: pip install "scoresde-ref[experiments]"')
+pytestmark = pytest.mark.xdist_group("experiments_digits")  # one worker: the quick runs share their compilations
 
 UNIFORM_BPD = float(np.log2(17))
 
