@@ -61,7 +61,10 @@ def nll_against_entropy(sde, score_fn, law: SmileLaw, y, y_entropy) -> dict:
     alpha, sigma = (float(v) for v in sde.kernel(NLL_EPS))
     cross = -np.asarray(law.log_prob(y, alpha, sigma))
     at_zero = -np.asarray(law.log_prob(y))
-    entropy = -np.asarray(law.log_prob(jnp.asarray(y_entropy, jnp.float64)))
+    y_entropy = jnp.asarray(y_entropy, jnp.float64)
+    entropy = -np.concatenate(
+        [np.asarray(law.log_prob(y_entropy[i : i + 2000])) for i in range(0, len(y_entropy), 2000)]
+    )
     n = y.shape[0]
 
     def se(v):
