@@ -42,8 +42,10 @@ def headline(name, record):
     if name == "pc_overhead":
         return {r["dtype"]: r["ours_over_hand_fused"] for r in record["results"]}
     if name == "scale":
-        ode = record["ode_vs_scipy"]
-        return {k: v for k, v in ode.items() if k.endswith("over_ours_best") or k.endswith("relative_difference")}
+        return [
+            {k: v for k, v in ode.items() if k.endswith(("over_ours_best", "relative_difference", "batch"))}
+            for ode in record["ode_vs_scipy"]
+        ]
     return {f"{r['dtype']}_w{r['width']}_b{r['batch']}": r["ours_over_python_loop"] for r in record["results"]}
 
 

@@ -115,6 +115,6 @@ def test_gpu_sh_cpu_smoke(tmp_path):
     )
     scale = json.loads((tmp_path / "scale.json").read_text())
     assert all(row["no_per_step_buffers"] for row in scale["em_scaling"]["rows"])
-    assert scale["ode_vs_scipy"]["nfe"]["ode_ours"] > 0
+    assert scale["ode_vs_scipy"][0]["nfe"]["ode_ours"] > 0
     training = json.loads((tmp_path / "training.json").read_text())["results"][0]
     assert training["params_bit_identical_to_scan"] and training["params_bit_identical_to_python_loop"]
