@@ -242,7 +242,7 @@ def devices_4(n_steps, repeats):
 
 def devices_worker(n_steps, repeats):
     """Inside the 4-device subprocess: `bench` with the minibatch sharded over a 1-D mesh of all devices."""
-    mesh = jax.make_mesh((len(jax.devices()),), ("batch",))
+    mesh = jax.make_mesh((len(jax.devices()),), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
     ours_sharded = "sharding" in inspect.signature(train_score).parameters
     row = bench(jnp.float32, n_steps, repeats, loop_forms=("filter_jit",), sharding=sharding if ours_sharded else None)
