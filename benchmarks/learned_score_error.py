@@ -89,26 +89,39 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
     cases = {"documents_gmm_1d": sr.examples.documents_gmm_1d(), "gmm_2d": sr.examples.gmm_2d()}
     results = [
-        run(name, dist, steps=args.steps, n_train=args.n_train, batch_size=args.batch_size,
-            max_train_s=args.max_train_s, key=jax.random.fold_in(jax.random.key(15), i), **sizes)
+        run(
+            name,
+            dist,
+            steps=args.steps,
+            n_train=args.n_train,
+            batch_size=args.batch_size,
+            max_train_s=args.max_train_s,
+            key=jax.random.fold_in(jax.random.key(15), i),
+            **sizes,
+        )
         for i, (name, dist) in enumerate(cases.items())
     ]
     record = {
         "benchmark": "learned score vs exact: e(t), g2-weighted integral, PF-ODE NLL gap, samples (issue 15)",
         "sde": "VPSDE(beta_min=0.1, beta_max=20)",
-        "machine": {"cpu_count": os.cpu_count(), "devices": [str(d) for d in jax.devices()],
-                    "platform": platform.platform()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "devices": [str(d) for d in jax.devices()],
+            "platform": platform.platform(),
+        },
         "versions": {"jax": jax.__version__, "equinox": eqx.__version__, "python": platform.python_version()},
         "note": "training in float32, evaluation in float64; the machine may be shared (timings noisy)",
         "results": results,
     }
     pathlib.Path(args.out).write_text(json.dumps(record, indent=1), encoding="utf-8")
     for r in results:
-        print(f"{r['data']}: train {r['train_seconds']:.0f} s ({r['train_steps']} steps); "
-              f"1/2 int g2 e dt = {r['weighted_error']:.4g} +- {r['weighted_error_stderr']:.2g}; "
-              f"KL prior {r['kl_prior']:.2e}; NLL model {r['nll_model']:.4f} exact {r['nll_exact']:.4f} "
-              f"gap {r['nll_gap']:.4f} +- {r['nll_gap_stderr']:.4f}; KS p {r['ks_pvalue']}; "
-              f"SW1 {r['sliced_w1']:.4f} (floor {r['sliced_w1_floor']:.4f}); modes {r['mode_weights']}")
+        print(
+            f"{r['data']}: train {r['train_seconds']:.0f} s ({r['train_steps']} steps); "
+            f"1/2 int g2 e dt = {r['weighted_error']:.4g} +- {r['weighted_error_stderr']:.2g}; "
+            f"KL prior {r['kl_prior']:.2e}; NLL model {r['nll_model']:.4f} exact {r['nll_exact']:.4f} "
+            f"gap {r['nll_gap']:.4f} +- {r['nll_gap_stderr']:.4f}; KS p {r['ks_pvalue']}; "
+            f"SW1 {r['sliced_w1']:.4f} (floor {r['sliced_w1_floor']:.4f}); modes {r['mode_weights']}"
+        )
 
 
 if __name__ == "__main__":

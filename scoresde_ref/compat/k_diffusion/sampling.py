@@ -22,7 +22,8 @@ library's `noise_sampler(sigma, sigma_next)`). `log_likelihood` takes its Radema
 **Precision.** Schedules are float64 by default (`dtype=np.float32`: torch's float32 `linspace` formula and float32
 arithmetic, the library's default; the float64 values differ from those by up to a few float32 ULP, ~3e-7
 relative, except `get_sigmas_vp`, whose float32 `exp(B) - 1` in the library cancels near `eps_s`: there the library
-is 2e-4 off, and the twin, which uses `expm1` through the VP kernel, is not). `extra_args`, `callback` work as in the library; `disable` is accepted (no progress bar is drawn).
+is 2e-4 off, and the twin, which uses `expm1` through the VP kernel, is not). `extra_args`, `callback` work as in
+the library; `disable` is accepted (no progress bar is drawn).
 """
 
 import math
