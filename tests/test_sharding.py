@@ -202,17 +202,7 @@ def test_sharded_equals_one_device(reference, meshes, name, n_devices):
 @pytest.mark.parametrize(
     "name",
     [
-        *(n for n in sorted(EXPECTED) if n not in ("dsm_loss", "train", "ode_sample")),
-        pytest.param(
-            "ode_sample",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ode_sample gathers to device 0: diffeqsolve(throw=True) checks the solve with eqx.error_if, a "
-                "pure_callback on the whole state y placed on one device ({maximal device=0}), so GSPMD gathers the "
-                "batch there and returns it replicated; fix (samplers/_ode.py, in the sharding report): throw=False "
-                "and the error_if on the scalar step count",
-            ),
-        ),
+        *(n for n in sorted(EXPECTED) if n not in ("dsm_loss", "train")),
     ],
 )
 def test_output_keeps_input_sharding(meshes, name, n_devices):

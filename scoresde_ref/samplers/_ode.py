@@ -87,8 +87,12 @@ def _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps)
         y0=x_T,
         stepsize_controller=controller,
         max_steps=max_steps,
+        throw=False,  # diffrax's own check is a callback on the whole state: it would gather a sharded batch
     )
-    return sol.ys[-1], sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
+    steps = sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
+    failed = sol.result != diffrax.RESULTS.successful  # the same failures, checked on the scalar step count
+    steps = eqx.error_if(steps, failed, "ode_sample: the ODE solve failed (max_steps reached or a non-finite step)")
+    return sol.ys[-1], steps
 
 
 @eqx.filter_jit
