@@ -1,6 +1,6 @@
 r"""`scoresde-ref experiment` for gmm1d, smile, smile-noisy and `--data` vectors (derivations/experiments.md §5).
 
-Each experiment's `--quick` run happens once (module-scoped fixtures) and its metrics are asserted against thresholds
+Each experiment's `--quick` run happens once (session-scoped fixtures) and its metrics are asserted against thresholds
 argued next to each assertion: a noise part (5 standard errors or KS at α = 1e-6, each a false-failure probability
 ≤ 6e-7 for a sampler whose law is exact) plus, where a learned model is measured, the quick size's stated accuracy
 target (a tenth of the mass misplaced, or 0.1 nats), never a value read off a run. Then bad command lines (exit 2,
@@ -23,8 +23,6 @@ from scoresde_ref.experiments._smile_law import PANELS, SmileLaw, theta_rule
 from scoresde_ref.experiments._two_sample_extra import mmd2_unbiased, w1_to_cdf
 from scoresde_ref.metrics._two_sample import sliced_w1
 
-pytestmark = pytest.mark.xdist_group("experiments")  # one worker runs the quick runs once (with --dist loadgroup)
-
 FILES = ("report.md", "metrics.json", "samples.npy")
 KS_ALPHA = 1e-6
 Z = 5.0  # standard errors: two-sided Gaussian tail 5.7e-7
@@ -44,21 +42,21 @@ def files_of(out: pathlib.Path) -> dict:
     return {name: (out / name).read_bytes() for name in names}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def gmm1d_quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("gmm1d")
     assert run_cli("gmm1d", "--quick", "--out", out) == 0
     return out, load(out)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def smile_quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("smile")
     assert run_cli("smile", "--quick", "--out", out) == 0
     return out, load(out)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def smile_noisy_quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("smile-noisy")
     assert run_cli("smile-noisy", "--quick", "--out", out) == 0

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+# scikit-learn (the digits' data) is a declared test dependency (pyproject.toml, test extras): without it this
+# file must fail, not skip
+import sklearn  # noqa: F401
+
 import scoresde_ref as sr
 from scoresde_ref.experiments import RunConfig, run_experiment
 from scoresde_ref.experiments.digits import _baselines, _data, _metrics, _score
-
-pytest.importorskip("sklearn", reason='the digits need scikit-learn: pip install "scoresde-ref[experiments]"')
-pytestmark = pytest.mark.xdist_group("experiments_digits")  # one worker: the quick runs share their compilations
 
 UNIFORM_BPD = float(np.log2(17))
 

@@ -142,13 +142,13 @@ class Run:
         return dict(np.load(self.path))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def reference():
     """The one-device results, computed in this process by the same code as the workers'."""
     return sharding_worker.run(None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def meshes(tmp_path_factory):
     """The 2- and 4-device workers, started together (their compilations overlap with the reference's)."""
     folder = tmp_path_factory.mktemp("meshes")
@@ -157,7 +157,7 @@ def meshes(tmp_path_factory):
     _stop(workers)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def processes(tmp_path_factory):
     """The two processes of one mesh, started together on a free port (after the mesh tests: they run alone)."""
     out, port = tmp_path_factory.mktemp("processes") / "out", _free_port()
