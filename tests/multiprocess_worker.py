@@ -8,10 +8,15 @@ spanning both processes, gathered to every process and written to `OUT.PROCESS_I
 Exit status 3 (with the reason on stderr) when this jaxlib has no CPU collectives. Not collected by pytest.
 """
 
+import pathlib
 import sys
 
 import numpy as np
-import sharding_worker
+
+# Its sibling module, importable also under PYTHONSAFEPATH=1 (scripts/test sets it: the script's directory is then
+# not put on sys.path)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import sharding_worker  # noqa: E402
 
 CASES = ("pc_em", "pc_langevin_batch", "train")
 NO_COLLECTIVES = 3
