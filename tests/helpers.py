@@ -79,20 +79,18 @@ def count_compilations():
         _counter.active = previous
 
 
-PEERS_TABLE_SKIP = "the peer table is written only when SCORESDE_PEERS_TABLE names a file and a comparison ran"
 _SESSION_START = time.time()  # this process's first import: a table older than this is from an earlier run
 
 
-def write_peer_table(rows) -> str | None:
+def write_peer_table(rows) -> None:
     """Write `rows` `(library, method, max error, verdict)` to the markdown table at `$SCORESDE_PEERS_TABLE`,
     appended when another peer file of this run already started it (its mtime is after this process started),
-    else started afresh. Returns the reason to skip (unset variable or no rows) or `None` when written."""
+    else started afresh. Nothing is written when the variable is unset or there are no rows."""
     path = os.environ.get("SCORESDE_PEERS_TABLE")
     if not path or not rows:
-        return PEERS_TABLE_SKIP
+        return
     fresh = not os.path.exists(path) or os.path.getmtime(path) < _SESSION_START
     with open(path, "w" if fresh else "a") as f:
         if fresh:
             f.write("| library | method | max error | verdict |\n|---|---|---|---|\n")
         f.writelines(f"| {lib} | {m} | {e:.2e} | {v} |\n" for lib, m, e, v in rows)
-    return None

@@ -126,8 +126,10 @@ def _steps(sde, data, x, t, z):
 
 
 BETA_MIN_ZERO = (
-    "VPSDE accepts beta_min = 0 (p = 0), but discretize(sde, N), which the Langevin corrector uses for alpha_i, "
-    "builds a DDPMChain with beta_1 = 0 and raises 'DDPMChain: betas must lie in (0, 1)'; reported"
+    "known gap, open: VPSDE(beta_min=0) is valid, but the Langevin corrector's alpha_i come from discretize(sde, N), "
+    "a DDPMChain with beta_1 = beta_min / N = 0, which it refuses with a clear ValueError ('DDPMChain: betas must lie "
+    "in (0, 1)'), never a wrong number; accepting beta_1 = 0 needs the chain's 0/0 posterior variance at i = 1 "
+    "defined first. Until then use beta_min > 0, or Euler-Maruyama without a corrector (no discretization)"
 )
 
 

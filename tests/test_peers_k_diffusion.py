@@ -26,7 +26,6 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="the k-diffusion peer comparison needs torch (pip install torch)")
-pytest.importorskip("scipy", reason="the k-diffusion peer comparison needs scipy")
 if importlib.util.find_spec("k_diffusion") is None:
     pytest.skip("the k-diffusion peer comparison needs k-diffusion (pip install k-diffusion)", allow_module_level=True)
 for _dep in ("torchdiffeq", "torchsde", "tqdm"):
@@ -343,7 +342,8 @@ def test_log_likelihood():
            "agrees within the solver tolerance (batch as one state vs per example: convention row)")  # fmt: skip
 
 
-def test_write_table():
-    """Writes the table (markdown) to $SCORESDE_PEERS_TABLE when set; runs last in this file."""
-    if (reason := write_peer_table(ROWS)) is not None:
-        pytest.skip(reason)
+@pytest.fixture(scope="module", autouse=True)
+def peer_table():
+    """After this file's comparisons: their rows appended to the table at $SCORESDE_PEERS_TABLE, when it is set."""
+    yield
+    write_peer_table(ROWS)

@@ -77,8 +77,10 @@ def test_euler_maruyama_law_converges_at_order_one(sde, dist):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="VPSDE accepts beta_min = 0, but its DDPM discretization (used by reverse_diffusion, ancestral and "
-    "every corrector) refuses beta_1 = beta_min / N = 0 ('DDPMChain: betas must lie in (0, 1)'); reported",
+    reason="known gap, open: VPSDE(beta_min=0) is valid, but its DDPM discretization (used by reverse_diffusion, "
+    "ancestral and every corrector) refuses beta_1 = beta_min / N = 0 with a clear ValueError ('DDPMChain: betas must "
+    "lie in (0, 1)'), never a wrong number; accepting it needs the chain's 0/0 posterior variance at i = 1 defined "
+    "first. Until then use beta_min > 0, or Euler-Maruyama without a corrector",
 )
 def test_chain_predictors_accept_beta_min_zero():
     """A valid VPSDE(β_min = 0) with the reverse-diffusion predictor: the exact law is finite."""
