@@ -9,8 +9,9 @@ bools, strings and callables stay static (`n_steps` sets shapes). A score functi
 function is static too, hashed by identity: pass an `eqx.Module` (like `sr.exact_score`) or the same
 function object; a new lambda per call compiles anew.
 
-`compiled(fn)` is `eqx.filter_jit(fn)` called with `floats_as_arrays` of its arguments. Validation stays
-eager, before a compiled function is entered, so bad input raises a clear `ValueError` at once.
+`compiled(fn)` is `eqx.filter_jit(fn)` called with `floats_as_arrays` of its arguments, and arrays on a mesh
+with `Explicit` axes run on its `Auto` twin (`_mesh.run_as_auto`). Validation stays eager, before a compiled
+function is entered, so bad input raises a clear `ValueError` at once.
 """
 
 import functools
@@ -18,6 +19,8 @@ import functools
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+
+from ._mesh import run_as_auto
 
 
 def floats_as_arrays(tree):
@@ -28,10 +31,11 @@ def floats_as_arrays(tree):
 def compiled(fn):
     """`eqx.filter_jit(fn)`, called with `floats_as_arrays` of its arguments (module docstring)."""
     jitted = eqx.filter_jit(fn)
+    owner = fn.__name__.lstrip("_")
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         args, kwargs = floats_as_arrays((args, kwargs))
-        return jitted(*args, **kwargs)
+        return run_as_auto(owner, jitted, *args, **kwargs)
 
     return wrapper

@@ -253,7 +253,7 @@ def _abstract_signature(tree):
     for leaf in leaves:
         if isinstance(leaf, jax.core.Tracer):
             return None
-        if isinstance(leaf, jax.Array | np.ndarray | np.generic):
+        if isinstance(leaf, jax.Array | np.ndarray | np.generic | jax.ShapeDtypeStruct):
             parts.append((leaf.shape, str(leaf.dtype), bool(getattr(leaf, "weak_type", False))))
         else:
             parts.append((type(leaf), leaf))
@@ -278,6 +278,13 @@ def _score_shape(score_fn, x, t):
             _SCORE_SHAPES.clear()
         _SCORE_SHAPES[signature] = out
     return out
+
+
+def one_example(x) -> jax.ShapeDtypeStruct:
+    """The abstract value of one row `x[0]` of a batch: its shape `x.shape[1:]`, dtype and weak type, and no
+    sharding. Not the row itself: indexing a batch sharded over a mesh with `Explicit` axes is a gather whose
+    output sharding JAX refuses to guess (`ShardingTypeError`), and the shape check needs no values."""
+    return jax.ShapeDtypeStruct(jnp.shape(x)[1:], jnp.result_type(x), weak_type=bool(getattr(x, "weak_type", False)))
 
 
 def check_score_output(owner: str, score_fn, x, t, name: str = "score_fn", input_name: str = "x_T") -> None:

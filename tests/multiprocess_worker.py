@@ -37,7 +37,7 @@ def main(argv) -> None:
         print(f"no CPU collectives: {error}", file=sys.stderr)
         sys.exit(NO_COLLECTIVES)
     assert jax.process_count() == 2 and len(devices) == 4 and len(jax.local_devices()) == 2, devices
-    mesh = sharding_worker.auto_mesh(devices)
+    mesh = sharding_worker.mesh_of(devices)
     results = sharding_worker.run(sharding_worker.batch_sharding(mesh), names=CASES)
     results["devices"] = np.asarray([len(devices), len(jax.local_devices()), jax.process_count()])
     np.savez(f"{out}.{process_id}.npz", **results)

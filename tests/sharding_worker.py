@@ -5,9 +5,10 @@ Every entry point runs on one small batch placed with a given sharding (`None`: 
 kept the input's sharding. Imported by the test process for the one-device reference, and run as a script in a
 process of its own for a mesh (the device count is fixed when JAX starts its backend):
 
-    python tests/sharding_worker.py N_DEVICES OUT.npz [full_covariance]
+    python tests/sharding_worker.py N_DEVICES OUT.npz [full_covariance] [explicit]
 
-(`N_DEVICES = 1`: the reference; `full_covariance`: the measurement with a score that has matrix products.)
+(`N_DEVICES = 1`: the reference; `full_covariance`: the measurement with a score that has matrix products;
+`explicit`: a mesh with the `Explicit` axis type, `jax.make_mesh`'s default, instead of `Auto`.)
 
 `tests/multiprocess_worker.py` runs some of the same cases on a mesh spanning two processes. Not collected by pytest
 (its name does not start with `test_`).
@@ -43,11 +44,13 @@ def batch_sharding(mesh):
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
 
 
-def auto_mesh(devices):
-    """A one-axis mesh `"batch"` over `devices` with the `Auto` axis type (GSPMD propagation)."""
+def mesh_of(devices, axis_type: str = "Auto"):
+    """A one-axis mesh `"batch"` over `devices` with the axis type `"Auto"` (GSPMD propagation) or `"Explicit"`
+    (the sharding in each array's type; `jax.make_mesh`'s default)."""
     import jax
 
-    return jax.make_mesh((len(devices),), ("batch",), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
+    kind = getattr(jax.sharding.AxisType, axis_type)
+    return jax.make_mesh((len(devices),), ("batch",), axis_types=(kind,), devices=devices)
 
 
 def inputs():
@@ -182,6 +185,7 @@ def _train(sde, data, sharding):
     import jax
 
     import scoresde_ref as sr
+    from scoresde_ref._mesh import auto_twin
 
     res = sr.train_score(
         jax.random.key(6), sde, data, model=_tiny_model(sde), progress=False, sharding=sharding, **TRAIN
@@ -191,8 +195,22 @@ def _train(sde, data, sharding):
     everywhere = all(v.is_fully_replicated for v in leaves)
     if sharding is not None:
         everywhere = everywhere and all(v.sharding.device_set == sharding.device_set for v in leaves)
-        everywhere = everywhere and _minibatch_is_split(sde, data, sharding)
+        # the step train_score compiles: on a mesh with Explicit axes, the one of its Auto twin (scoresde_ref/_mesh.py)
+        twin = jax.sharding.NamedSharding(auto_twin(sharding.mesh), sharding.spec)
+        everywhere = everywhere and _minibatch_is_split(sde, data, twin)
     return weights, everywhere
+
+
+def _kept(y, x) -> bool:
+    """Whether `y` is placed as `x`: the same devices and split (`is_equivalent_to`), and on a mesh with `Explicit`
+    axes the very same mesh (the axis types are part of the array's type)."""
+    import jax
+
+    same = y.sharding.is_equivalent_to(x.sharding, y.ndim)
+    mesh = getattr(x.sharding, "mesh", None)
+    if mesh is not None and jax.sharding.AxisType.Explicit in mesh.axis_types:
+        same = same and getattr(y.sharding, "mesh", None) == mesh
+    return bool(same)
 
 
 SAMPLERS = ("pc_em", "pc_langevin_batch", "pc_langevin_per_example", "ode_sample", "sde_sample", "ddim_sample")
@@ -201,7 +219,7 @@ ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "loss_terms", "normal_draw", "la
 
 def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndarray]:
     """The results of the cases `names` with the batch placed by `sharding` (None: one device). For each result
-    `name`, `name.kept` says whether its sharding is the input's (`is_equivalent_to`), or for `train` whether the
+    `name`, `name.kept` says whether its sharding is the input's (`_kept`), or for `train` whether the
     weights are replicated over the mesh and each step's minibatch is split over it. `full_covariance`: the score of
     `sr.examples.gmm_2d()` (`_problem`)."""
     import jax
@@ -223,13 +241,9 @@ def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndar
         "ddim_sample": lambda: {
             "ddim_sample": (sr.ddim_sample(sde, score, x_T, n_steps=N_STEPS, eta=0.5, key=key).x, x_T)
         },
+        # the batch (n, d): each example alone, probes of example i from split(key, n)[i]
         "log_likelihood": lambda: {
-            "log_likelihood": (
-                jax.vmap(lambda x, k: sr.log_likelihood(sde, score, x, divergence="hutchinson", key=k)[0])(
-                    x0, jax.random.split(key, N)
-                ),
-                x0,
-            )
+            "log_likelihood": (sr.log_likelihood(sde, score, x0, divergence="hutchinson", key=key)[0], x0)
         },
         "dsm_loss": lambda: {"dsm_loss": (sr.dsm_loss(key, sde, score, x0), None)},
         "loss_terms": lambda: {"loss_terms": (sr.loss_terms(key, sde, score, x0), x0)},
@@ -251,18 +265,23 @@ def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndar
         for key_name, (y, x) in cases[name]().items():
             out[key_name] = gather(y)
             if x is not None:
-                out[f"{key_name}.kept"] = np.asarray(y.sharding.is_equivalent_to(x.sharding, y.ndim))
+                out[f"{key_name}.kept"] = np.asarray(_kept(y, x))
     return out
 
 
 def main(argv) -> None:
-    """`N_DEVICES OUT.npz [full_covariance]`; `N_DEVICES = 1` without a mesh (the one-device reference)."""
-    n_devices, path, full_covariance = int(argv[1]), argv[2], argv[3:] == ["full_covariance"]
+    """`N_DEVICES OUT.npz [full_covariance] [explicit]`; `N_DEVICES = 1` without a mesh (the one-device reference);
+    `explicit`: the mesh's axis has the `Explicit` type (default `Auto`)."""
+    n_devices, path, options = int(argv[1]), argv[2], set(argv[3:])
+    unknown = options - {"full_covariance", "explicit"}
+    if unknown:
+        raise SystemExit(f"sharding_worker: unknown options {sorted(unknown)}")
     configure(n_devices)
     import jax
 
-    sharding = None if n_devices == 1 else batch_sharding(auto_mesh(jax.devices()))
-    np.savez(path, **run(sharding, full_covariance=full_covariance))
+    axis_type = "Explicit" if "explicit" in options else "Auto"
+    sharding = None if n_devices == 1 else batch_sharding(mesh_of(jax.devices(), axis_type))
+    np.savez(path, **run(sharding, full_covariance="full_covariance" in options))
 
 
 if __name__ == "__main__":

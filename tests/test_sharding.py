@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import numpy as np
 import pytest
@@ -148,11 +149,19 @@ def reference():
     return sharding_worker.run(None)
 
 
+#: the mesh workers: name -> (devices, worker options); "4-explicit" is the 4-device mesh with the `Explicit` axis
+#: type (`jax.make_mesh`'s default), which every entry point runs on its `Auto` twin (scoresde_ref/_mesh.py)
+MESHES = {"2": (2, ()), "4": (4, ()), "4-explicit": (4, ("explicit",))}
+
+
 @pytest.fixture(scope="session")  # session: survives other modules interleaved on this worker
 def meshes(tmp_path_factory):
-    """The 2- and 4-device workers, started together (their compilations overlap with the reference's)."""
+    """The mesh workers (`MESHES`), started together (their compilations overlap with the reference's)."""
     folder = tmp_path_factory.mktemp("meshes")
-    workers = {n: Run([TESTS / "sharding_worker.py", n, folder / f"{n}.npz"], folder / f"{n}.npz", 300) for n in (2, 4)}
+    workers = {
+        name: Run([TESTS / "sharding_worker.py", n, folder / f"{name}.npz", *options], folder / f"{name}.npz", 300)
+        for name, (n, options) in MESHES.items()
+    }
     yield workers
     _stop(workers)
 
@@ -189,26 +198,38 @@ def _assert_equal_to_reference(name, result, reference):
         assert units <= EXPECTED[name], f"{name}: {units:.3g} U from one device > {EXPECTED[name]} U"
 
 
-@pytest.mark.parametrize("n_devices", [2, 4])
+@pytest.mark.parametrize("mesh", sorted(MESHES))
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sharded_equals_one_device(reference, meshes, name, n_devices):
-    """The result on a mesh of 2 and of 4 devices equals the one-device result with the same key: bit for bit
-    for the random bits, within `EXPECTED[name]` U otherwise (another program's roundings; reordered reductions).
-    Planted bug caught: a per-device batch norm (`test_langevin_batch_norm_is_global`)."""
-    _assert_equal_to_reference(name, meshes[n_devices].result()[name], reference[REFERENCE_OF.get(name, name)])
+def test_sharded_equals_one_device(reference, meshes, name, mesh):
+    """The result on a mesh of 2 and of 4 devices (`Auto` axes, and `Explicit` on 4) equals the one-device result
+    with the same key: bit for bit for the random bits, within `EXPECTED[name]` U otherwise (another program's
+    roundings; reordered reductions). Planted bug caught: a per-device batch norm
+    (`test_langevin_batch_norm_is_global`)."""
+    _assert_equal_to_reference(name, meshes[mesh].result()[name], reference[REFERENCE_OF.get(name, name)])
 
 
-@pytest.mark.parametrize("n_devices", [2, 4])
+@pytest.mark.parametrize("mesh", sorted(MESHES))
 @pytest.mark.parametrize(
     "name",
     [
         *(n for n in sorted(EXPECTED) if n not in ("dsm_loss", "train")),
     ],
 )
-def test_output_keeps_input_sharding(meshes, name, n_devices):
+def test_output_keeps_input_sharding(meshes, name, mesh):
     """A batch sharded over the mesh stays sharded: `out.sharding.is_equivalent_to(in.sharding, out.ndim)` (no
-    gather to one device, no replication)."""
-    assert bool(meshes[n_devices].result()[f"{name}.kept"]), f"{name}: the output's sharding is not the input's"
+    gather to one device, no replication), and with `Explicit` axes on the caller's very mesh."""
+    assert bool(meshes[mesh].result()[f"{name}.kept"]), f"{name}: the output's sharding is not the input's"
+
+
+def test_explicit_axes_give_the_auto_bits(meshes):
+    """On 4 devices, every result with the `Explicit` axis type is the `Auto` result bit for bit: the entry points
+    run the same program on the `Auto` twin of the caller's mesh (re-labelled, no data moved; `_mesh.py`), and
+    `train_score` with an `Explicit` sharding trains on the twin and returns its weights on the caller's mesh.
+    Planted bug caught: a library that refuses `jax.make_mesh`'s default axes, or re-places the batch (a gather)."""
+    auto, explicit = meshes["4"].result(), meshes["4-explicit"].result()
+    assert sorted(auto) == sorted(explicit)
+    for name in auto:
+        np.testing.assert_array_equal(explicit[name], auto[name], err_msg=name)
 
 
 @pytest.mark.parametrize("name", SAME_BITS_ON_2_AND_4)
@@ -216,26 +237,26 @@ def test_two_and_four_devices_same_bits(meshes, name):
     """Per-example results are the same bits on 2 and on 4 devices (the same partitioned arithmetic per row). A
     planted bug caught: noise drawn per shard (each device drawing `normal(key, shard.shape)`: the rows of a shard
     would depend on the device count)."""
-    np.testing.assert_array_equal(meshes[2].result()[name], meshes[4].result()[name], err_msg=name)
+    np.testing.assert_array_equal(meshes["2"].result()[name], meshes["4"].result()[name], err_msg=name)
 
 
-@pytest.mark.parametrize("n_devices", [2, 4])
-def test_trained_weights_replicated_over_the_mesh(meshes, n_devices):
+@pytest.mark.parametrize("mesh", sorted(MESHES))
+def test_trained_weights_replicated_over_the_mesh(meshes, mesh):
     """`train_score(..., sharding=NamedSharding(mesh, P("batch")))` returns weights replicated on every device of
     the mesh (they are then used there to sample), and its step loss splits the minibatch over the devices: the
     compiled program holds `(batch_size / P, d)` rows per device and all-reduces (planted bug caught: the
     `with_sharding_constraint` left out, when the whole minibatch is computed on every device)."""
-    assert bool(meshes[n_devices].result()["train.kept"])
+    assert bool(meshes[mesh].result()["train.kept"])
 
 
-@pytest.mark.parametrize("n_devices", [2, 4])
-def test_langevin_batch_norm_is_global(reference, meshes, n_devices):
+@pytest.mark.parametrize("mesh", sorted(MESHES))
+def test_langevin_batch_norm_is_global(reference, meshes, mesh):
     """The Langevin corrector's `snr_norm="batch"` step size averages the norms over the whole batch, across
     devices: the sharded step equals the one-device step (and the reference code's per-device means followed by a
     `pmean`, equal shards), while the same step run per device (`shard_map` without the `pmean`, the planted bug)
     is far from it on this batch (row scales 0.01 to 10, so the shards' norms differ by 10^3). `"per_example"`
     needs no reduction: even per device it gives the same bits."""
-    result = meshes[n_devices].result()
+    result = meshes[mesh].result()
     _assert_equal_to_reference("langevin_step_batch", result["langevin_step_batch"], reference["langevin_step_batch"])
     per_device = result["langevin_step_batch_per_device"]
     units = _difference_in_units(per_device, reference["langevin_step_batch"])
@@ -258,31 +279,61 @@ def test_two_processes_equal_one_device(reference, processes, name, process):
 
 
 def test_train_score_refuses_a_bad_sharding():
-    """`sharding` must be a `NamedSharding` on a mesh with `Auto` axes (`with_sharding_constraint` needs them; the
-    default of `jax.make_mesh` in JAX 0.10 is `Explicit`); anything else is refused before any compile."""
+    """`sharding` must be a `NamedSharding` (of the minibatch); anything else is refused before any compile."""
     run = lambda sharding: sr.train_score(  # noqa: E731
         jax.random.key(0), sr.VPSDE(), np.zeros((4, 2)), steps=1, batch_size=2, sharding=sharding
     )
     with pytest.raises(TypeError, match="train_score: sharding must be None or a jax.sharding.NamedSharding"):
         run("batch")
-    explicit = jax.make_mesh((1,), ("batch",), axis_types=(jax.sharding.AxisType.Explicit,))
-    with pytest.raises(ValueError, match="train_score: sharding's mesh must have Auto axes"):
-        run(jax.sharding.NamedSharding(explicit, jax.sharding.PartitionSpec("batch")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an Explicit mesh (jax.make_mesh's default in JAX 0.10) is refused at the samplers' boundary: "
-    "check_sampler_inputs takes x_T[0], a gather whose output sharding JAX cannot infer (ShardingTypeError), and the "
-    "draws normal(key, x.shape) would need out_sharding=jax.typeof(x).sharding; use axis_types=(AxisType.Auto,)",
-)
-def test_pc_sample_on_an_explicit_mesh():
-    """`pc_sample` on a batch sharded over a mesh with `Explicit` axes (here one device: the failure is at the
-    boundary, before any compile) gives the unsharded result."""
-    explicit = jax.make_mesh((1,), ("batch",), axis_types=(jax.sharding.AxisType.Explicit,))
-    x_T, _ = sharding_worker.inputs()
-    sharded = jax.device_put(x_T, jax.sharding.NamedSharding(explicit, jax.sharding.PartitionSpec("batch")))
+def _explicit_mesh():
+    """A one-device mesh with the `Explicit` axis type (this process has one device; the 4-device case is the
+    "4-explicit" worker)."""
+    return jax.make_mesh((1,), ("batch",), axis_types=(jax.sharding.AxisType.Explicit,))
+
+
+def _entry_points(sde, score, x, sharding):
+    """pc_sample, the batch likelihood, dsm_loss and one train_score step on the batch `x` placed by `sharding`
+    (None: no mesh); the outputs themselves, to read their shardings."""
+    x = jax.numpy.asarray(x) if sharding is None else jax.device_put(x, sharding)
+    key = jax.random.key(3)
+    outputs = {
+        "pc_em": sr.pc_sample(key, sde, score, x, n_steps=2).x,
+        "log_likelihood": sr.log_likelihood(sde, score, x, divergence="hutchinson", key=key)[0],
+        "dsm_loss": sr.dsm_loss(key, sde, score, x),
+    }
+    trained = sr.train_score(key, sde, x, steps=1, batch_size=4, progress=False, sharding=sharding)
+    outputs["train"] = jax.tree_util.tree_leaves(eqx.filter(trained.model, eqx.is_array))[0]
+    return outputs
+
+
+def test_explicit_mesh_under_set_mesh_equals_no_mesh():
+    """JAX's own pattern for `Explicit` axes — the mesh set as the context (`jax.set_mesh`), the model and data
+    built inside it, so even the score's parameters carry the mesh in their type — works for the entry points: the
+    results equal those without a mesh within `EXPECTED` U, and each output is on the caller's `Explicit` mesh.
+    Planted bug caught: the entry points refusing the context mesh (the `Auto` twin must be the context while the
+    compiled core runs, `_mesh.run_as_auto`)."""
+    mesh, x_T, (sde, score) = _explicit_mesh(), sharding_worker.inputs()[0], (None, None)
+    batch = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+    with jax.set_mesh(mesh):
+        sde = sr.VPSDE(beta_min=0.1, beta_max=4.0)
+        score = sr.exact_score(sde, sr.examples.gmm_2d())
+        on_mesh = _entry_points(sde, score, x_T, batch)
+    plain_sde = sr.VPSDE(beta_min=0.1, beta_max=4.0)
+    plain = _entry_points(plain_sde, sr.exact_score(plain_sde, sr.examples.gmm_2d()), x_T, None)
+    for name, y in on_mesh.items():
+        assert y.sharding.mesh == mesh, (name, y.sharding)
+        _assert_equal_to_reference(name, np.asarray(y), np.asarray(plain[name]))
+
+
+def test_explicit_sharded_tracer_inside_jit_is_refused():
+    """Inside a caller's `jit` an array's `Explicit` sharding is part of its traced type, which the entry point
+    cannot re-label: refused with one clear `ValueError` naming the two ways out (planted bug caught: a
+    `ShardingTypeError` from deep inside the sampler)."""
+    batch = jax.sharding.NamedSharding(_explicit_mesh(), jax.sharding.PartitionSpec("batch"))
     sde = sr.VPSDE(beta_min=0.1, beta_max=4.0)
     score = sr.exact_score(sde, sr.examples.gmm_2d())
-    run = lambda x: sr.pc_sample(jax.random.key(3), sde, score, x, n_steps=2).x  # noqa: E731
-    _assert_equal_to_reference("pc_em", np.asarray(run(sharded)), np.asarray(run(jax.numpy.asarray(x_T))))
+    x = jax.device_put(sharding_worker.inputs()[0], batch)
+    with pytest.raises(ValueError, match="pc_sample: an array sharded over a mesh with Explicit axes inside jit"):
+        jax.jit(lambda x: sr.pc_sample(jax.random.key(3), sde, score, x, n_steps=2).x)(x)

@@ -26,13 +26,14 @@ import numpy as np
 
 from .._custom_types import Array, Key, Scalar, ScoreFn, Vector
 from .._divergence import AbstractDivergence, as_divergence
-from .._jit_boundary import floats_as_arrays
+from .._jit_boundary import compiled, floats_as_arrays
 from .._validation import (
     check_float_dtype,
     check_integer,
     check_real,
     check_score_output,
     check_tolerance,
+    one_example,
 )
 from ..samplers._ode import solve_ivp_jax
 from ..samplers._options import ODE_SOLVERS, as_solver
@@ -74,7 +75,7 @@ def augmented_velocity(sde: AbstractSDE, score_fn: ScoreFn, divergence: Abstract
     return velocity
 
 
-def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, batch_ok=False, score_fn=None):
+def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, score_fn=None):
     """Validate eagerly; return `(estimator, eps)`."""
     check_float_dtype(x, "x", owner)
     if prior is None and not isinstance(sde, AbstractAffineSDE):
@@ -82,12 +83,12 @@ def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, 
     estimator = as_divergence(divergence, owner, probe=probe, n_probes=n_probes)
     if estimator.uses_probes and key is None:
         raise ValueError(f"{owner}: divergence='hutchinson' needs a PRNG key (key=jax.random.key(...))")
-    if not (x.ndim == 1 or (batch_ok and x.ndim == 2)):
-        allowed = "(d,) or a batch (n, d)" if batch_ok else "(d,) (one example; use jax.vmap for a batch)"
-        raise ValueError(f"{owner}: x must have shape {allowed}; got shape {x.shape}")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"{owner}: x must have shape (d,) or a batch (n, d); got shape {x.shape}")
     eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
     if score_fn is not None:
-        check_score_output(owner, score_fn, x if x.ndim == 1 else x[0], jnp.asarray(sde.T, x.dtype), input_name="x")
+        example = x if x.ndim == 1 else one_example(x)
+        check_score_output(owner, score_fn, example, jnp.asarray(sde.T, x.dtype), input_name="x")
     return estimator, eps
 
 
@@ -113,11 +114,9 @@ def _prior_log_prob(sde, prior, x_T):
     return sde.prior_log_prob(x_T) if prior is None else prior.log_prob(x_T)
 
 
-@eqx.filter_jit
-def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, info, max_steps):
-    """The likelihood ODE from `eps` to `T` (probes drawn from `key` unless given), compiled once per shape and
-    static configuration; a `LikelihoodResult`."""
-    probes = _probes(estimator, key, x.shape, jnp.result_type(x)) if probes is None else probes
+def _solve(sde, score_fn, x, eps, probes, prior, estimator, rtol, atol, solver, info, max_steps):
+    """The likelihood ODE of one example `x` `(d,)` from `eps` to `T` (`probes` `(n_probes, d)` or None); a
+    `LikelihoodResult`."""
     delta0 = jnp.zeros((), x.dtype) if probes is None else jnp.zeros((estimator.n_probes,), x.dtype)
     velocity = augmented_velocity(sde, score_fn, estimator)
     sol = diffrax.diffeqsolve(
@@ -136,6 +135,18 @@ def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol,
     prior_logp = _prior_log_prob(sde, prior, x_T)
     nfe = info.at_start + info.per_step * (sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"])
     return LikelihoodResult(prior_logp + delta, nfe, x_T, delta, prior_logp, None if probes is None else deltas)
+
+
+@compiled
+def _integrate(sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver, info, max_steps):
+    """`_solve` for one example `(d,)`, or for each example of a batch `(n, d)` alone (vmapped; probes of
+    example `i` from `jax.random.split(key, n)[i]`), probes drawn from `key` unless given; compiled once per
+    shape and static configuration."""
+    probes = _probes(estimator, key, x.shape, jnp.result_type(x)) if probes is None else probes
+    options = (prior, estimator, rtol, atol, solver, info, max_steps)
+    if x.ndim == 1:
+        return _solve(sde, score_fn, x, eps, probes, *options)
+    return jax.vmap(lambda x_i, probes_i: _solve(sde, score_fn, x_i, eps, probes_i, *options))(x, probes)
 
 
 def log_likelihood_details(
@@ -163,7 +174,9 @@ def log_likelihood_details(
     - `sde`, `score_fn`: the forward SDE and a score `score_fn(x, t)` on one example; $\tilde f$ =
       `probability_flow_drift`. An `eqx.Module` score (`sr.exact_score`) or the same function object each
       call compiles once; a new lambda per call compiles again.
-    - `x`: one example of shape `(d,)` (use `jax.vmap` for a batch, with one key per example).
+    - `x`: one example of shape `(d,)`, or a batch `(n, d)` whose examples are each integrated alone (their own
+      steps, the same per-example result as `jax.vmap` over the examples; every field of the result gets a
+      leading `n`). A batch sharded over a mesh stays sharded (on a mesh with `Explicit` axes too, `_mesh.py`).
     - `eps`: the start time in $(0, T)$ (the reference code's `1e-5`); the result is $\log p_\epsilon(x)$.
     - `rtol`, `atol`: tolerances of the PID controller on the whole state $[x, \Delta]$
       (the reference code's `1e-5`); `solver` in `"tsit5"`, `"dopri5"`, `"dopri8"` or one of those diffrax
@@ -172,8 +185,9 @@ def log_likelihood_details(
       / `"hutchinson"` (`n_probes` probes of kind `probe`, `"rademacher"` (the reference code's default) or
       `"gaussian"`, drawn once from `key` and reused at every step; with an object, `probe` and `n_probes`
       are its fields and the keywords are unused).
-    - `key`: the PRNG key of the Hutchinson probes, drawn as `sr.sample_probe(key, (n_probes, d), probe)`;
-      or `probes` `(n_probes, d)`: the probes given (then `key` is unused).
+    - `key`: the PRNG key of the Hutchinson probes, drawn as `sr.sample_probe(key, (n_probes, d), probe)`
+      (for a batch, example `i` from `jax.random.split(key, n)[i]`, as `log_likelihood_scipy`); or `probes`
+      `(n_probes, d)` (`(n, n_probes, d)` for a batch): the probes given (then `key` is unused).
     - `prior`: any object with `log_prob`; default the SDE's prior `sde.prior_log_prob`
       ($\mathcal N(0, I)$ for VP, sub-VP; $\mathcal N(0, \sigma_{\max}^2 I)$ for VE). For oracle use pass
       the exact $p_T$, `sr.marginal(sde, data, sde.T)`.
@@ -182,18 +196,18 @@ def log_likelihood_details(
     """
     owner = "log_likelihood"
     x = jnp.asarray(x)
-    estimator, eps = _check_args(
-        owner, sde, x, eps, divergence, key if probes is None else probes, probe, n_probes, prior, score_fn=score_fn
-    )
+    given = key if probes is None else probes
+    estimator, eps = _check_args(owner, sde, x, eps, divergence, given, probe, n_probes, prior, score_fn=score_fn)
     rtol, atol, max_steps = _check_solver_options(owner, rtol, atol, max_steps)
     solver_object, info = as_solver(solver, ODE_SOLVERS, owner)
     if not info.flag:
         raise ValueError(f"{owner}: solver must be one of {ADAPTIVE_SOLVERS} (an error estimate); got {solver!r}")
     if probes is not None:
-        expected = (estimator.n_probes,) + x.shape if estimator.uses_probes else None
+        expected = x.shape[:-1] + (estimator.n_probes, x.shape[-1]) if estimator.uses_probes else None
         if expected is None or jnp.shape(probes) != expected:
             raise ValueError(
-                f"{owner}: probes must have shape (n_probes, d) = {expected} for {estimator}; got {jnp.shape(probes)}"
+                f"{owner}: probes must have shape ([n,] n_probes, d) = {expected} for {estimator}; "
+                f"got {jnp.shape(probes)}"
             )
     sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
     return _integrate(
@@ -215,7 +229,7 @@ def log_likelihood(
     **options,
 ) -> tuple[Scalar, Array]:
     r"""$\log p_\epsilon(x) = \log\pi(x(T)) + \int_\epsilon^T \nabla\cdot\tilde f(x(t), t)\,dt$ for one example
-    `x` `(d,)`.
+    `x` `(d,)`, or for each example of a batch `(n, d)` alone.
 
     **Returns** `(log_p, nfe)`. Arguments and further `options` (`probe`, `n_probes`, `solver`,
     `max_steps`) as `log_likelihood_details`, which also returns $x(T)$ and both terms.
@@ -268,7 +282,7 @@ def log_likelihood_scipy(
     owner = "log_likelihood_scipy"
     x = np.asarray(x)
     estimator, _ = _check_args(
-        owner, sde, x, eps, divergence, key, probe, n_probes, prior, batch_ok=True, score_fn=score_fn
+        owner, sde, x, eps, divergence, key, probe, n_probes, prior, score_fn=score_fn
     )
     rtol, atol, _ = _check_solver_options(owner, rtol, atol, 1)
     xb = x.reshape(-1, x.shape[-1])

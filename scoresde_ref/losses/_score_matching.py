@@ -16,14 +16,13 @@ configuration: new keys, data, `eps`, `t` and SDE or score-module parameters com
 (`_jit_boundary.py`). A plain Python score function is static: a new lambda per call compiles again.
 """
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Batch, Key, Scalar, ScalarLike, ScoreFn
 from .._divergence import AbstractDivergence
-from .._jit_boundary import floats_as_arrays
-from .._validation import check_batch, check_float_dtype, check_score_output, check_time
+from .._jit_boundary import compiled, floats_as_arrays
+from .._validation import check_batch, check_float_dtype, check_score_output, check_time, one_example
 from ..sde._base import AbstractAffineSDE
 from ._objectives import AbstractObjective, Fisher, as_objective, draw_probes
 from ._time_sampling import AbstractTimeSampler, as_time_sampler, check_eps
@@ -35,7 +34,7 @@ def _check_batch(x0, owner, sde=None, score_fn=None) -> Batch:
     shape and dtype of one example (a `(8, 1)` batch for 2-D data is refused, not broadcast)."""
     x0 = check_float_dtype(check_batch(jnp.asarray(x0), None, "x0", owner), "x0", owner)
     if score_fn is not None:
-        check_score_output(owner, score_fn, x0[0], jnp.asarray(sde.T, x0.dtype), input_name="x0")
+        check_score_output(owner, score_fn, one_example(x0), jnp.asarray(sde.T, x0.dtype), input_name="x0")
     return x0
 
 
@@ -73,11 +72,11 @@ def _draw(key, sde, x0, t, eps, objective, times):
     return t, z, draw_probes(objective, key_v, n, d, dtype)
 
 
-_compiled_draw = eqx.filter_jit(_draw)
-_compiled_terms_at = eqx.filter_jit(_terms_at)
+_compiled_draw = compiled(_draw)
+_compiled_terms_at = compiled(_terms_at)
 
 
-@eqx.filter_jit
+@compiled
 def _compiled_mean_at(*args) -> Scalar:
     return jnp.mean(_terms_at(*args))
 

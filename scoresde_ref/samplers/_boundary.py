@@ -3,7 +3,7 @@
 
 import jax.numpy as jnp
 
-from .._validation import check_batch, check_float_dtype, check_real, check_score_output
+from .._validation import check_batch, check_float_dtype, check_real, check_score_output, one_example
 
 
 def check_sampler_inputs(owner: str, sde, x_T, eps=None, score_fn=None):
@@ -16,7 +16,7 @@ def check_sampler_inputs(owner: str, sde, x_T, eps=None, score_fn=None):
         eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
     if score_fn is not None:
         t = sde.T if eps is None else eps
-        check_score_output(owner, score_fn, x_T[0], jnp.asarray(t, jnp.result_type(x_T)))
+        check_score_output(owner, score_fn, one_example(x_T), jnp.asarray(t, jnp.result_type(x_T)))
     return eps
 
 

@@ -35,6 +35,7 @@ import optax
 
 from .._custom_types import Key
 from .._jit_boundary import floats_as_arrays
+from .._mesh import auto_twin, has_explicit_axes, relabel
 from .._progress import ProgressBar
 from ..losses._objectives import AbstractObjective, as_objective
 from ..losses._score_matching import _draw, _terms_at
@@ -149,12 +150,6 @@ def _check_sharding(sharding):
             f"{OWNER}: sharding must be None or a jax.sharding.NamedSharding of the minibatch "
             f"(e.g. NamedSharding(mesh, P('batch'))); got sharding = {sharding!r}"
         )
-    types = tuple(sharding.mesh.axis_types)
-    if any(axis != jax.sharding.AxisType.Auto for axis in types):  # with_sharding_constraint needs Auto axes
-        raise ValueError(
-            f"{OWNER}: sharding's mesh must have Auto axes (jax.make_mesh(shape, names, "
-            f"axis_types=(AxisType.Auto,) * len(names))); got sharding's mesh axis_types = {types}"
-        )
     return sharding
 
 
@@ -225,6 +220,8 @@ def train_score(
     - `sharding`: `None` (one device), or the sharding of each minibatch over a mesh, e.g.
       `NamedSharding(mesh, P("batch"))` (module docstring): the weights equal the one-device weights up to the
       summation order of the loss mean and gradient (a few ULP per step in float64), on one or many processes.
+      A mesh with `Explicit` axes (`jax.make_mesh`'s default) runs on its `Auto` twin and the result is placed
+      back on it (`_mesh.py`).
 
     **Returns** a `TrainResult` (`.score`: EMA weights, `.raw_score`, `.losses`). **Raises** `ValueError` for bad
     input before anything is compiled, `TrainingDiverged` if a loss or gradient is not finite.
@@ -260,6 +257,9 @@ def train_score(
             raise ValueError(
                 f"{OWNER}: model(x, t) must return shape (d,) = ({d},) for data of dimension {d}; got {out}"
             )
+    explicit = None  # a mesh with Explicit axes: the run is on its Auto twin, the result moved back (_mesh.py)
+    if sharding is not None and has_explicit_axes(sharding.mesh):
+        explicit, sharding = sharding.mesh, jax.sharding.NamedSharding(auto_twin(sharding.mesh), sharding.spec)
     data = _on_mesh(data, host, sharding)
     key_model, key_train = jax.random.split(key)
     if default_model:
@@ -296,26 +296,15 @@ def train_score(
         result = load_checkpoint(resume, result)
         if result.step > steps:
             raise ValueError(f"{OWNER}: steps must be >= the checkpoint's {result.step} steps to resume; got {steps}")
-    return _loop(
-        result,
-        static,
-        sde,
-        data,
-        key_train,
-        steps,
-        chunk,
-        objective,
-        weighting,
-        times,
-        eps,
-        ema_rate,
-        optimiser,
-        replace,
-        batch_size,
-        progress,
-        checkpoint,
-        sharding,
-    )
+    args = (result, static, sde, data, key_train, steps, chunk, objective, weighting, times, eps, ema_rate)
+    args += (optimiser, replace, batch_size, progress, checkpoint, sharding)
+    if explicit is None:
+        return _loop(*args)
+    # every array (data, model, key: the caller's, perhaps made under `jax.set_mesh(mesh)`) on the Auto twin, and
+    # the twin as the context mesh while the steps compile; the result placed back on the caller's mesh
+    with jax.set_mesh(sharding.mesh):
+        result = _loop(*relabel(args, explicit, sharding.mesh))
+    return relabel(result, sharding.mesh, explicit)
 
 
 def _loop(
