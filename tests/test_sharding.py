@@ -337,3 +337,16 @@ def test_explicit_sharded_tracer_inside_jit_is_refused():
     x = jax.device_put(sharding_worker.inputs()[0], batch)
     with pytest.raises(ValueError, match="pc_sample: an array sharded over a mesh with Explicit axes inside jit"):
         jax.jit(lambda x: sr.pc_sample(jax.random.key(3), sde, score, x, n_steps=2).x)(x)
+
+
+def test_relabel_moves_no_data():
+    """Re-labelling onto the `Auto` twin keeps each shard's buffer (the same device pointer): the `Explicit` route
+    costs no copy of the batch (planted bug caught: a copying transfer, `device_put(..., may_alias=False)`)."""
+    from scoresde_ref._mesh import auto_twin, relabel
+
+    mesh = _explicit_mesh()
+    x = jax.device_put(np.ones((64, 2)), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch")))
+    y = relabel(x, mesh, auto_twin(mesh))
+    assert y.sharding.mesh.axis_types == (jax.sharding.AxisType.Auto,)
+    pointers = lambda a: [shard.data.unsafe_buffer_pointer() for shard in a.addressable_shards]  # noqa: E731
+    assert pointers(y) == pointers(x)
