@@ -22,10 +22,30 @@ import jax.numpy as jnp
 
 from ._mesh import run_as_auto
 
+#: `jnp.asarray(v)` of the floats `floats_as_arrays` has met, by bit pattern and by what fixes the array made
+#: (x64, the default device, the context mesh): one device transfer per value, not per call (bounded)
+_FLOAT_ARRAYS: dict = {}
+_FLOAT_ARRAYS_MAX = 4096
+
+
+def _float_array(value: float):
+    # float.hex tells -0.0 from 0.0 (equal as dict keys) and gives every NaN one key
+    key = (value.hex(), jax.config.jax_enable_x64, jax.config.jax_default_device, jax.sharding.get_abstract_mesh())
+    array = _FLOAT_ARRAYS.get(key)
+    if array is None:
+        array = jnp.asarray(value)
+        if isinstance(array, jax.core.Tracer):  # made inside a caller's trace: it belongs to that trace only
+            return array
+        if len(_FLOAT_ARRAYS) >= _FLOAT_ARRAYS_MAX:
+            _FLOAT_ARRAYS.clear()
+        _FLOAT_ARRAYS[key] = array
+    return array
+
 
 def floats_as_arrays(tree):
-    """`tree` with each Python `float` leaf replaced by `jnp.asarray(leaf)` (a weakly typed 0-d array)."""
-    return jax.tree_util.tree_map(lambda v: jnp.asarray(v) if isinstance(v, float) else v, tree)
+    """`tree` with each Python `float` leaf replaced by `jnp.asarray(leaf)` (a weakly typed 0-d array; immutable,
+    so one array per value is made once and reused)."""
+    return jax.tree_util.tree_map(lambda v: _float_array(v) if isinstance(v, float) else v, tree)
 
 
 def compiled(fn):

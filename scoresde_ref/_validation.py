@@ -55,6 +55,14 @@ def _interval(lower, upper, lower_open: bool, upper_open: bool) -> str:
     return f"{'(' if lower_open or lower is None else '['}{lo}, {hi}{')' if upper_open or upper is None else ']'}"
 
 
+def _on_host(*values) -> bool:
+    """Whether every value is a concrete number or numeric array, so a check can run in NumPy on the host (the
+    same IEEE comparisons; a value of another kind keeps the JAX path and its error)."""
+    return all(
+        _is_concrete(v) and isinstance(v, numbers.Number | np.ndarray | np.generic | jax.Array) for v in values
+    )
+
+
 def check_real(
     value, name: str, owner: str, *, lower=None, upper=None, lower_open=False, upper_open=False, scalar=True
 ):
@@ -63,18 +71,25 @@ def check_real(
     `lower`/`upper` may themselves be traced (e.g. `beta_max >= beta_min`); the bound is then named by value
     only where it is concrete. A non-scalar where a scalar is asked for is refused (never broadcast).
     """
-    array = jnp.asarray(value) if _is_concrete(value) else value
+    bounds = [b for b in (lower, upper) if b is not None]
+    if _on_host(value, *bounds):  # all concrete numbers: compared in NumPy, no device round trip per check
+        array, xp = np.asarray(value), np
+        lower, upper = (None if b is None else np.asarray(b) for b in (lower, upper))
+    else:
+        array, xp = (jnp.asarray(value) if _is_concrete(value) else value), jnp
     if not jnp.issubdtype(jnp.result_type(array), jnp.number) or jnp.issubdtype(
         jnp.result_type(array), jnp.complexfloating
     ):
         raise TypeError(f"{owner}: {name} must be a real number; got {_shown(value)} of dtype {jnp.result_type(array)}")
     if scalar and jnp.ndim(array) != 0:
         raise ValueError(f"{owner}: {name} must be a scalar; got {_shown(value)}")
-    ok = jnp.isfinite(array)
+    ok = xp.isfinite(array)
     if lower is not None:
         ok = ok & ((array > lower) if lower_open else (array >= lower))
     if upper is not None:
         ok = ok & ((array < upper) if upper_open else (array <= upper))
+    if xp is np and bool(np.all(ok)):
+        return value  # the message is only written for a failure
     bounds_shown = all(_is_concrete(b) for b in (lower, upper) if b is not None)
     where = f" in {_interval(lower, upper, lower_open, upper_open)}" if bounds_shown else ""
     what = "a finite number" if scalar else "finite (every entry)"
@@ -287,13 +302,13 @@ def one_example(x) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(jnp.shape(x)[1:], jnp.result_type(x), weak_type=bool(getattr(x, "weak_type", False)))
 
 
-def check_score_output(owner: str, score_fn, x, t, name: str = "score_fn", input_name: str = "x_T") -> None:
-    """`score_fn(x, t)` on one example `x` must return an array of the shape and dtype of `x` (traced once by
-    `jax.eval_shape`, nothing computed; once per abstract signature, `_score_shape`): a `(d,)` score for `(d,)`
-    data, and no float32/float64 mixture (with x64 on, float32 samples meeting a float64 score would otherwise
-    fail deep inside `lax.scan` or diffrax)."""
+def check_score_output(owner: str, score_fn, x, name: str = "score_fn", input_name: str = "x_T") -> None:
+    """`score_fn(x, t)` on one example `x` and a time `t` of its dtype must return an array of the shape and dtype
+    of `x` (traced once by `jax.eval_shape` on abstract values, nothing computed; once per abstract signature,
+    `_score_shape`): a `(d,)` score for `(d,)` data, and no float32/float64 mixture (with x64 on, float32 samples
+    meeting a float64 score would otherwise fail deep inside `lax.scan` or diffrax)."""
     try:
-        out = _score_shape(score_fn, x, t)
+        out = _score_shape(score_fn, x, jax.ShapeDtypeStruct((), jnp.result_type(x)))
     except (ValueError, TypeError) as exc:  # e.g. a (1,) example for 2-D data: say which input of `owner` it was
         message = f"{owner}: {input_name} (one example of shape {jnp.shape(x)}) does not fit {name}: {exc}"
         raise type(exc)(message) from exc

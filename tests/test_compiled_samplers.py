@@ -254,3 +254,27 @@ def test_a_step_given_the_wrong_noise_shape_raises():
     xs = jnp.zeros((4, 2))
     with pytest.raises(ValueError, match="AnnealedLangevinCorrector.step: z must have the shape of x"):
         sr.samplers.AnnealedLangevinCorrector().step(sde, score, xs, 0.5, 1, sr.discretize(sde, 100), jnp.zeros((1, 2)))
+
+
+def test_float_arrays_are_reused_never_across_traces():
+    """`floats_as_arrays` makes one weakly typed array per float value and reuses it (one device transfer per value,
+    not per call), keeps -0.0 apart from 0.0, and never caches an array made inside a caller's trace (a tracer
+    reused by a later call is an escaped tracer; planted bug caught: "Execution supplied 7 arguments but compiled
+    program expected 9" from a cached tracer)."""
+    from scoresde_ref._jit_boundary import floats_as_arrays
+
+    a, b = floats_as_arrays((0.25, 0.25))
+    assert a is b and a.weak_type and a.dtype == jnp.asarray(0.25).dtype
+    zero, negative_zero = floats_as_arrays((0.0, -0.0))
+    assert np.signbit(np.asarray(negative_zero)) and not np.signbit(np.asarray(zero))
+    seen = []
+
+    @jax.jit
+    def inside(x):
+        (v,) = floats_as_arrays((0.375,))
+        seen.append(v)
+        return x * v
+
+    assert float(inside(2.0)) == 0.75 and isinstance(seen[0], jax.core.Tracer)
+    (outside,) = floats_as_arrays((0.375,))
+    assert not isinstance(outside, jax.core.Tracer) and float(outside) == 0.375

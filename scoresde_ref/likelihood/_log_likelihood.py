@@ -88,7 +88,7 @@ def _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, *, 
     eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
     if score_fn is not None:
         example = x if x.ndim == 1 else one_example(x)
-        check_score_output(owner, score_fn, example, jnp.asarray(sde.T, x.dtype), input_name="x")
+        check_score_output(owner, score_fn, example, input_name="x")
     return estimator, eps
 
 

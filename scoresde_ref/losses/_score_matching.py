@@ -34,7 +34,7 @@ def _check_batch(x0, owner, sde=None, score_fn=None) -> Batch:
     shape and dtype of one example (a `(8, 1)` batch for 2-D data is refused, not broadcast)."""
     x0 = check_float_dtype(check_batch(jnp.asarray(x0), None, "x0", owner), "x0", owner)
     if score_fn is not None:
-        check_score_output(owner, score_fn, one_example(x0), jnp.asarray(sde.T, x0.dtype), input_name="x0")
+        check_score_output(owner, score_fn, one_example(x0), input_name="x0")
     return x0
 
 

@@ -15,8 +15,7 @@ def check_sampler_inputs(owner: str, sde, x_T, eps=None, score_fn=None):
     if eps is not None:
         eps = check_real(eps, "eps", owner, lower=0.0, upper=sde.T, lower_open=True, upper_open=True)
     if score_fn is not None:
-        t = sde.T if eps is None else eps
-        check_score_output(owner, score_fn, one_example(x_T), jnp.asarray(t, jnp.result_type(x_T)))
+        check_score_output(owner, score_fn, one_example(x_T))
     return eps
 
 
