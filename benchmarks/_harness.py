@@ -50,10 +50,12 @@ def environment() -> dict:
     }
 
 
-def interleaved(fns: dict, repeats: int, progress=None) -> dict:
+def interleaved(fns: dict, repeats: int, progress=None, block: int = 1) -> dict:
     """Time each `fns[name]()` (a function returning arrays) once to compile, then `repeats` rounds,
-    one call of each per round. **Returns** `{name: {first_s, best_s, median_s, compile_s, best_cpu_s,
-    median_cpu_s, runs_s}}`, plus `"loadavg"` (before, after)."""
+    `block` consecutive calls of each per round (a run's time is the block's mean: with `block > 1` a call
+    is timed warm, its thread pool awake, as in a user's loop, not just after another function's run).
+    **Returns** `{name: {first_s, best_s, median_s, compile_s, best_cpu_s, median_cpu_s, runs_s}}`, plus
+    `"loadavg"` (before, after)."""
     load_before = os.getloadavg()
     out = {}
     for name, fn in fns.items():
@@ -63,9 +65,10 @@ def interleaved(fns: dict, repeats: int, progress=None) -> dict:
     for _ in range(repeats):
         for name, fn in fns.items():
             start, cpu = time.perf_counter(), time.process_time()
-            jax.block_until_ready(fn())
-            out[name]["runs_s"].append(time.perf_counter() - start)
-            out[name]["cpu_s"].append(time.process_time() - cpu)
+            for _ in range(block):
+                jax.block_until_ready(fn())
+            out[name]["runs_s"].append((time.perf_counter() - start) / block)
+            out[name]["cpu_s"].append((time.process_time() - cpu) / block)
         if progress is not None:
             progress.update(1)
     for row in out.values():

@@ -43,6 +43,7 @@ from scoresde_ref._progress import ProgressBar  # noqa: E402
 from scoresde_ref.examples import gmm_2d  # noqa: E402
 
 EPS = 1e-3
+BLOCK = 5  # ode_vs_scipy: consecutive calls per timed run (warm, as in a loop; `_harness.interleaved`)
 H200_BANDWIDTH = 4.8e12
 
 
@@ -124,15 +125,54 @@ def em_point(n, d, n_steps, repeats, peak_bandwidth, dtype=jnp.float32):
     }
 
 
+def memory_point(n, d, n_steps, dtype=jnp.float32):
+    """The compiled loop's `memory_analysis()` at `(n, d)` without running it (abstract inputs: nothing of size
+    n·d is allocated), for the grid points over the timing cap."""
+    sde = sr.VPSDE()
+    score = IsotropicGaussianScore(sde, jnp.zeros((d,), dtype), jnp.asarray(0.5, dtype))
+    x_T = jax.ShapeDtypeStruct((n, d), dtype)
+    mem = memory(n_steps, jax.random.key(1), x_T, floats_as_arrays((sde, score, EPS)))
+    itemsize = np.dtype(dtype).itemsize
+    return {
+        "n": n,
+        "d": d,
+        "n_steps": n_steps,
+        "memory_analysis": mem,
+        "temp_bytes_over_n_d_itemsize": mem["n_steps"]["temp"] / (n * d * itemsize),
+        "temp_growth_bytes_per_added_step": (mem["10_n_steps"]["temp"] - mem["n_steps"]["temp"]) / (9 * n_steps),
+        "no_per_step_buffers": (mem["10_n_steps"]["temp"] - mem["n_steps"]["temp"]) <= 16 * 9 * n_steps,
+    }
+
+
 def em_scaling(grid, n_steps, repeats, max_elements, peak_bandwidth):
     points = [(n, d) for n, d in grid if n * d <= max_elements]
     skipped = [(n, d) for n, d in grid if n * d > max_elements]
     rows = []
-    with ProgressBar(len(points), "em_scaling") as bar:
+    with ProgressBar(len(points) + len(skipped), "em_scaling") as bar:
         for n, d in points:
             rows.append(em_point(n, d, n_steps, repeats, peak_bandwidth))
             bar.update(1, batch=n, d=d)
-    return {"max_elements": max_elements, "skipped_over_cap": skipped, "rows": rows}
+        memory_only = []  # over the cap: compiled, not run (the memory claim on the whole grid)
+        for n, d in skipped:
+            memory_only.append(memory_point(n, d, n_steps))
+            bar.update(1, batch=n, d=d)
+    return {"max_elements": max_elements, "skipped_over_cap": skipped, "rows": rows, "memory_only": memory_only}
+
+
+def velocity_seconds(sde, score, x_T, evaluations=100) -> float:
+    """Seconds per evaluation of the batch probability-flow velocity alone (`evaluations` of them in one compiled
+    `fori_loop`, no solver, no dispatch): both routes make ~the same number of these, so `scipy time / (NFE_ours *
+    this)` bounds the ratio any integrator could reach at that batch."""
+    from scoresde_ref.samplers._ode import batch_velocity
+
+    @jax.jit
+    def run(x, sde, score):
+        v = batch_velocity(sde, score)
+        return jax.lax.fori_loop(0, evaluations, lambda i, y: y + 1e-9 * v(0.5 + 1e-4 * i, y, None), x)
+
+    dyn = floats_as_arrays((sde, score))
+    timing = interleaved({"velocity": lambda: run(x_T, *dyn)}, 5)["velocity"]
+    return timing["best_s"] / evaluations
 
 
 def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
@@ -153,8 +193,8 @@ def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
     }
     if not likelihood:  # the smoke run: the sampler pair only (the likelihood's compile is the slow one)
         fns = {k: v for k, v in fns.items() if k.startswith("ode")}
-    timings = interleaved(fns, repeats)
-    out = {"rtol": tol, "atol": tol, "ode_batch": batch, "timings": timings}
+    timings = interleaved(fns, repeats, block=BLOCK)
+    out = {"rtol": tol, "atol": tol, "ode_batch": batch, "block": BLOCK, "timings": timings}
     out["nfe"] = {
         "ode_ours": int(sr.ode_sample(sde, score, x_T, rtol=tol, atol=tol).nfe),
         "ode_scipy": int(sr.ode_sample_scipy(sde, score, x_T, rtol=tol, atol=tol).nfe),
@@ -162,6 +202,11 @@ def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
     out["ode_nfe_relative_difference"] = abs(out["nfe"]["ode_ours"] - out["nfe"]["ode_scipy"]) / out["nfe"]["ode_scipy"]
     out["ode_scipy_over_ours_best"] = timings["ode_scipy"]["best_s"] / timings["ode_ours"]["best_s"]
     out["ode_max_abs_difference"] = float(np.max(np.abs(np.asarray(fns["ode_ours"]()) - fns["ode_scipy"]())))
+    out["velocity_s_per_evaluation"] = velocity_seconds(sde, score, x_T)
+    # the best ratio an integrator making our NFE could reach: scipy's time over our evaluations of the velocity
+    out["ode_ratio_bound_at_our_nfe"] = timings["ode_scipy"]["best_s"] / (
+        out["nfe"]["ode_ours"] * out["velocity_s_per_evaluation"]
+    )
     if not likelihood:
         return out
     nfe = {
@@ -171,6 +216,13 @@ def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
         "ll_scipy": int(sr.log_likelihood_scipy(sde, score, xs, eps=eps_ll, rtol=tol, atol=tol, prior=p_T)[1]),
     }
     closed = np.asarray(jax.vmap(p_eps.log_prob)(xs))
+    # each example integrated alone evaluates the score at its own time: the mixture pushed forward (its 2x2
+    # factorisations) per example, where the batch-as-one-state route shares one time per evaluation
+    dyn = floats_as_arrays((score,))
+    shared = jax.jit(lambda x, score: jax.vmap(lambda y: score(y, 0.5))(x))
+    own = jax.jit(lambda x, t, score: jax.vmap(score)(x, t))
+    ts = jnp.linspace(0.1, 0.9, likelihood_batch)
+    score_cost = interleaved({"shared": lambda: shared(xs, *dyn), "own": lambda: own(xs, ts, *dyn)}, 20)
     return {
         **out,
         "likelihood_batch": likelihood_batch,
@@ -180,6 +232,8 @@ def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
         "ll_nfe_relative_difference": abs(nfe["ll_ours_mean_per_example"] - nfe["ll_scipy"]) / nfe["ll_scipy"],
         "ll_nfe_relative_difference_max": abs(nfe["ll_ours_max_per_example"] - nfe["ll_scipy"]) / nfe["ll_scipy"],
         "ll_scipy_over_ours_best": timings["ll_scipy"]["best_s"] / timings["ll_ours"]["best_s"],
+        "score_s_shared_time": score_cost["shared"]["best_s"],
+        "score_s_own_time_per_example": score_cost["own"]["best_s"],
         "ll_max_abs_error_vs_closed_form": {
             "ours": float(np.max(np.abs(np.asarray(fns["ll_ours"]()) - closed))),
             "scipy": float(np.max(np.abs(np.asarray(fns["ll_scipy"]()) - closed))),
@@ -187,8 +241,9 @@ def ode_vs_scipy(batch, tol, likelihood_batch, repeats, likelihood=True):
     }
 
 
-def figure(rows, path):
-    """Throughput and temporaries against n·d, log–log (matplotlib, written beside the JSON)."""
+def figure(rows, path, memory_only=()):
+    """Throughput and temporaries against n·d, log–log (matplotlib, written beside the JSON); `memory_only`: the
+    points compiled but not run (temporaries only)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -208,7 +263,12 @@ def figure(rows, path):
     nd = [r["n"] * r["d"] for r in rows]
     axes[1].loglog(nd, [max(r["memory_analysis"]["n_steps"]["temp"], 1) for r in rows], "o", label="temp")
     axes[1].loglog(nd, [r["memory_analysis"]["n_steps"]["argument"] for r in rows], "s", label="arguments")
-    axes[1].loglog(nd, [4 * v for v in nd], "k--", label="4 n d bytes")
+    if memory_only:
+        nd_c = [r["n"] * r["d"] for r in memory_only]
+        temps = [max(r["memory_analysis"]["n_steps"]["temp"], 1) for r in memory_only]
+        axes[1].loglog(nd_c, temps, "x", label="temp (compiled, not run)")
+    everything = sorted(nd + [r["n"] * r["d"] for r in memory_only])
+    axes[1].loglog(everything, [4 * v for v in everything], "k--", label="4 n d bytes")
     axes[1].set(xlabel="n · d", ylabel="bytes", title="compiled memory (float32)")
     axes[1].legend()
     fig.tight_layout()
@@ -222,7 +282,8 @@ def figure_from(path):
     import pathlib
 
     path = pathlib.Path(path)
-    figure(json.loads(path.read_text())["em_scaling"]["rows"], path.with_suffix(".png"))
+    scaling = json.loads(path.read_text())["em_scaling"]
+    figure(scaling["rows"], path.with_suffix(".png"), scaling.get("memory_only", ()))
 
 
 def main(argv=None):
@@ -255,7 +316,7 @@ def main(argv=None):
     # (ODE batch, likelihood batch): scipy's route pays a host round trip per evaluation, ours does not, so the
     # ratio falls as the batch grows and each evaluation's compute dominates both; three sizes show where
     batches = [(16, 16)] if args.smoke else [(256, 16)] if args.quick else [(64, 16), (512, 64), (4096, 256)]
-    ode = [ode_vs_scipy(n_ode, 1e-5, n_ll, 1 if small else 3, likelihood=not args.smoke) for n_ode, n_ll in batches]
+    ode = [ode_vs_scipy(n_ode, 1e-5, n_ll, 1 if small else 7, likelihood=not args.smoke) for n_ode, n_ll in batches]
     record = {
         "benchmark": "EM pc_sample scaling (analytic isotropic Gaussian score, VP, float32); PF-ODE and "
         "likelihood vs scipy RK45 (gmm_2d, float64)",
@@ -267,7 +328,7 @@ def main(argv=None):
         "loadavg_at_end": os.getloadavg(),
     }
     path = write_result(record, args.out)
-    figure(scaling["rows"], path.with_suffix(".png"))
+    figure(scaling["rows"], path.with_suffix(".png"), scaling["memory_only"])
     print("wrote", path, "and", path.with_suffix(".png"))
     return record
 
