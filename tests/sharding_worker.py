@@ -213,8 +213,25 @@ def _kept(y, x) -> bool:
     return bool(same)
 
 
+def _solve_failure(sde, score, x_T) -> np.ndarray:
+    """`[raised, seconds]`: whether `ode_sample` with `max_steps = 2` on the (sharded) batch raised its
+    `RuntimeError`, and how long the call took (a failure check run as a callback inside a partitioned program
+    would stall the other devices at the next collective until XLA's rendezvous timeout)."""
+    import time
+
+    import scoresde_ref as sr
+
+    start = time.monotonic()
+    try:
+        sr.ode_sample(sde, score, x_T, max_steps=2)
+        raised = 0.0
+    except RuntimeError as error:
+        raised = float("ode_sample: the ODE solve failed" in str(error))
+    return np.asarray([raised, time.monotonic() - start])
+
+
 SAMPLERS = ("pc_em", "pc_langevin_batch", "pc_langevin_per_example", "ode_sample", "sde_sample", "ddim_sample")
-ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "loss_terms", "normal_draw", "langevin_step", "train")
+ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "loss_terms", "normal_draw", "langevin_step", "train", "solve_failure")
 
 
 def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndarray]:
@@ -259,6 +276,9 @@ def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndar
     }
     out = {}
     for name in names:
+        if name == "solve_failure":
+            out["solve_failure"] = _solve_failure(sde, score, x_T)
+            continue
         if name == "train":
             out["train"], out["train.kept"] = _train(sde, data, sharding)
             continue

@@ -151,3 +151,25 @@ def test_invalid_inputs_raise_clear_errors(getkey):
     with pytest.raises(TypeError, match="has no prior"):
         flow = sr.Flow(lambda y, t: -y)
         sr.log_likelihood(flow, score, x)
+
+
+def test_a_failed_solve_raises_on_the_host():
+    """A solve that stops short (`max_steps` too small) never returns a number: `ode_sample` and `log_likelihood`
+    (one example, and a batch naming its failed examples) raise a `RuntimeError` naming the entry point and
+    `max_steps` once the compiled call returns; inside a caller's `jit` the same message comes through
+    `eqx.error_if`. Planted bug caught: `throw=False` with the failure flag dropped (the state after 2 steps returned
+    as the sample)."""
+    sde = sr.VPSDE()
+    score = sr.exact_score(sde, gmm_2d())
+    x = sde.prior_sample(jax.random.key(0), (4, 2))
+    with pytest.raises(RuntimeError, match=r"ode_sample: the ODE solve failed \(max_steps = 2 reached"):
+        sr.ode_sample(sde, score, x, max_steps=2)
+    with pytest.raises(RuntimeError, match=r"log_likelihood: the ODE solve failed \(max_steps = 2 reached"):
+        sr.log_likelihood(sde, score, x[0], max_steps=2)
+    with pytest.raises(RuntimeError, match=r"log_likelihood: the ODE solve failed for examples \[0, 1, 2, 3\]"):
+        sr.log_likelihood(sde, score, x, max_steps=2)
+    with pytest.raises(RuntimeError, match="ode_sample: the ODE solve failed"):
+        jax.jit(lambda x: sr.ode_sample(sde, score, x, max_steps=2).x)(x)
+    with pytest.raises(RuntimeError, match="log_likelihood: the ODE solve failed"):
+        jax.jit(lambda v: sr.log_likelihood(sde, score, v, max_steps=2)[0])(x[0])
+    assert int(sr.log_likelihood(sde, score, x, max_steps=100)[1].min()) > 0  # the same calls succeed with room

@@ -35,7 +35,7 @@ from .._validation import (
     check_tolerance,
     one_example,
 )
-from ..samplers._ode import solve_ivp_jax
+from ..samplers._ode import raise_if_failed, solve_ivp_jax
 from ..samplers._options import ODE_SOLVERS, as_solver
 from ..sde._base import AbstractAffineSDE, AbstractSDE
 from ..sde._reverse import probability_flow_drift
@@ -115,8 +115,8 @@ def _prior_log_prob(sde, prior, x_T):
 
 
 def _solve(sde, score_fn, x, eps, probes, prior, estimator, rtol, atol, solver, info, max_steps):
-    """The likelihood ODE of one example `x` `(d,)` from `eps` to `T` (`probes` `(n_probes, d)` or None); a
-    `LikelihoodResult`."""
+    """The likelihood ODE of one example `x` `(d,)` from `eps` to `T` (`probes` `(n_probes, d)` or None):
+    `(LikelihoodResult, failed)`, `failed` whether the solve did not succeed (raised by the caller)."""
     delta0 = jnp.zeros((), x.dtype) if probes is None else jnp.zeros((estimator.n_probes,), x.dtype)
     velocity = augmented_velocity(sde, score_fn, estimator)
     sol = diffrax.diffeqsolve(
@@ -129,12 +129,14 @@ def _solve(sde, score_fn, x, eps, probes, prior, estimator, rtol, atol, solver, 
         args=probes,
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
+        throw=False,  # a failure is returned and raised by the caller (`raise_if_failed`), not a callback here
     )
     x_T, deltas = sol.ys[0][-1], sol.ys[1][-1]
     delta = deltas if probes is None else jnp.mean(deltas)
     prior_logp = _prior_log_prob(sde, prior, x_T)
     nfe = info.at_start + info.per_step * (sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"])
-    return LikelihoodResult(prior_logp + delta, nfe, x_T, delta, prior_logp, None if probes is None else deltas)
+    result = LikelihoodResult(prior_logp + delta, nfe, x_T, delta, prior_logp, None if probes is None else deltas)
+    return result, sol.result != diffrax.RESULTS.successful
 
 
 @compiled
@@ -210,9 +212,10 @@ def log_likelihood_details(
                 f"got {jnp.shape(probes)}"
             )
     sde, score_fn, prior, eps = floats_as_arrays((sde, score_fn, prior, eps))
-    return _integrate(
+    result, failed = _integrate(
         sde, score_fn, x, eps, key, probes, prior, estimator, rtol, atol, solver_object, info, max_steps
     )
+    return raise_if_failed(owner, result, failed, f"max_steps = {max_steps} reached or a non-finite step")
 
 
 def log_likelihood(

@@ -68,8 +68,25 @@ def ode_sample(
     else:
         n_steps = check_integer(n_steps, "n_steps", "ode_sample", minimum=1)
     max_steps = check_integer(max_steps, "max_steps", "ode_sample", minimum=1)
-    x, steps = _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps)
+    x, steps, failed = _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps)
+    why = f"max_steps = {max_steps} reached or a non-finite step"
+    x, steps = raise_if_failed("ode_sample", (x, steps), failed, why)  # both: a caller may read either
     return SampleResult(x, info.at_start + info.per_step * steps)
+
+
+def raise_if_failed(owner: str, value, failed, why: str):
+    """`value` (a pytree), or a `RuntimeError` when the solve `failed`: raised on the host after the compiled call
+    returns (eagerly), or through `eqx.error_if` on every leaf of `value` when traced (inside a caller's `jit` or
+    `vmap`: the check lives as long as any leaf the caller keeps). On the host, not as a
+    callback inside the compiled program: a callback that fires in a program partitioned over several devices runs
+    on one of them while the others wait at the next collective (derivations/sharding.md §8)."""
+    if isinstance(failed, jax.core.Tracer):
+        return eqx.error_if(value, failed, f"{owner}: the ODE solve failed ({why})")
+    failed = np.asarray(failed)
+    if failed.any():
+        which = "" if failed.ndim == 0 else f" for examples {np.flatnonzero(failed).tolist()[:10]}"
+        raise RuntimeError(f"{owner}: the ODE solve failed{which} ({why}); raise max_steps or check the score")
+    return value
 
 
 @compiled
@@ -90,9 +107,7 @@ def _ode_sample(sde, score_fn, x_T, eps, rtol, atol, solver, n_steps, max_steps)
         throw=False,  # diffrax's own check is a callback on the whole state: it would gather a sharded batch
     )
     steps = sol.stats["num_accepted_steps"] + sol.stats["num_rejected_steps"]
-    failed = sol.result != diffrax.RESULTS.successful  # the same failures, checked on the scalar step count
-    steps = eqx.error_if(steps, failed, "ode_sample: the ODE solve failed (max_steps reached or a non-finite step)")
-    return sol.ys[-1], steps
+    return sol.ys[-1], steps, sol.result != diffrax.RESULTS.successful  # the failure: raised by the caller
 
 
 @eqx.filter_jit
