@@ -7,10 +7,15 @@
 #   benchmarks/gpu.sh --cpu-smoke     # tiny sizes on CPU (seconds): checks the script end to end
 #   benchmarks/gpu.sh --out DIR       # write the JSON to DIR
 #
-# PYTHON (default .venv/bin/python) runs it; LIMIT_S (default 470) caps the whole run.
+# PYTHON runs it: default .venv/bin/python where that exists, else python3 (the lent H200's image has python3 3.12
+# with jax[cuda13], diffrax, equinox, optax, jaxtyping, scipy and matplotlib: no install, the repository root on
+# PYTHONPATH). LIMIT_S (default 470) caps the whole run. On the `device` tool: run(command="benchmarks/gpu.sh --out $OUT"),
+# then copy the JSON it brings back into benchmarks/results/gpu/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-.venv/bin/python}"
+if [ -x .venv/bin/python ]; then default_python=.venv/bin/python; else default_python=python3; fi
+PYTHON="${PYTHON:-$default_python}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # scoresde_ref importable without an install
 MODE=gpu
 OUT=benchmarks/results/gpu
 while [ $# -gt 0 ]; do
