@@ -24,6 +24,15 @@ N = 8  # rows: 2 per device on 4 devices
 SCALES = np.repeat([0.01, 0.1, 1.0, 10.0], 2)[:, None]
 N_STEPS = 5  # > beta_max = 4: the VP discretisation (beta_i = beta(t)/N < 1) is defined
 SNR, STEP_T, STEP_I = 0.16, 0.5, 3
+SIGMAS = np.geomspace(0.01, 10.0, 4)  # the noise levels of the NCSN case
+
+
+def _level_score(x, sigma):
+    """The score of N(0, (1 + sigma^2) I) at level sigma (a closed form for `ncsn_terms`; a module-level function, so
+    one compilation serves every call)."""
+    return -x / (1.0 + sigma**2)
+
+
 TRAIN = dict(steps=3, batch_size=8, steps_per_call=2, learning_rate=1e-2)
 
 
@@ -231,7 +240,8 @@ def _solve_failure(sde, score, x_T) -> np.ndarray:
 
 
 SAMPLERS = ("pc_em", "pc_langevin_batch", "pc_langevin_per_example", "ode_sample", "sde_sample", "ddim_sample")
-ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "loss_terms", "normal_draw", "langevin_step", "train", "solve_failure")
+ALL = (*SAMPLERS, "log_likelihood", "dsm_loss", "ncsn", "loss_terms", "normal_draw", "langevin_step", "train")
+ALL = (*ALL, "solve_failure")
 
 
 def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndarray]:
@@ -263,6 +273,11 @@ def run(sharding, names=ALL, full_covariance: bool = False) -> dict[str, np.ndar
             "log_likelihood": (sr.log_likelihood(sde, score, x0, divergence="hutchinson", key=key)[0], x0)
         },
         "dsm_loss": lambda: {"dsm_loss": (sr.dsm_loss(key, sde, score, x0), None)},
+        # the discrete-level objectives (SMLD/NCSN), per example and their mean, with a closed-form level score
+        "ncsn": lambda: {
+            "ncsn_terms": (sr.ncsn_terms(key, _level_score, x0, SIGMAS), x0),
+            "ncsn_loss": (sr.ncsn_loss(key, _level_score, x0, SIGMAS), None),
+        },
         "loss_terms": lambda: {"loss_terms": (sr.loss_terms(key, sde, score, x0), x0)},
         # `+ 0 * x` (exact) and `| 0 * x` only tie the draws to the batch's sharding
         "normal_draw": lambda: {

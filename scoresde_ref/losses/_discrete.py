@@ -13,15 +13,15 @@ r"""The discrete-noise-level objectives of SMLD/NCSN and DDPM, as weighted sums 
 
 Each example of the batch gets one independent noise per level and the sum runs over all
 levels (no sampling of $i$), so the estimate's only randomness is over $(x, z)$. Compiled at the
-boundary (`eqx.filter_jit` after eager validation): new keys, data and levels of the same shapes compile nothing.
+boundary (`_jit_boundary.compiled` after eager validation): new keys, data and levels of the same shapes compile
+nothing, and a batch on a mesh with `Explicit` axes runs on its `Auto` twin.
 """
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Batch, Key, Scalar, ScoreFn
-from .._jit_boundary import floats_as_arrays
+from .._jit_boundary import compiled, floats_as_arrays
 from .._validation import check, check_batch, check_float_dtype
 
 
@@ -52,14 +52,14 @@ def _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights) 
     return jnp.sum(per_level(x0, z, labels, mean_coeffs, stds, weights), axis=1)
 
 
-@eqx.filter_jit
+@compiled
 def _draw_noise(key, x0, levels):
     """The noises of the key-driven losses, `jax.random.normal(key, (n, N, d))`."""
     n, d = x0.shape
     return jax.random.normal(key, (n, levels.shape[0], d), dtype=jnp.result_type(x0))
 
 
-@eqx.filter_jit
+@compiled
 def _compiled_terms(score_fn, x0, z, labels, mean_coeffs, stds, weights, mean: bool) -> Array:
     """The terms (or, with `mean`, their mean) for given noises `z`; the key-driven losses draw `z` first."""
     terms = _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights)
