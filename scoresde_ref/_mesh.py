@@ -58,6 +58,8 @@ def relabel(tree, source: jax.sharding.Mesh, target: jax.sharding.Mesh):
     `PartitionSpec`; other leaves unchanged."""
 
     def move(leaf):
+        if isinstance(leaf, jax.core.Tracer):  # a traced value has no placement to change
+            return leaf
         sharding = getattr(leaf, "sharding", None)
         if not (isinstance(sharding, jax.sharding.NamedSharding) and sharding.mesh == source):
             return leaf
