@@ -26,6 +26,7 @@ from _harness import RESULTS, environment, write_result  # noqa: E402
 
 import scoresde_ref as sr  # noqa: E402
 from scoresde_ref.examples import gmm_2d  # noqa: E402
+from scoresde_ref.samplers._ode import batch_velocity  # noqa: E402
 
 
 def cases():
@@ -38,10 +39,9 @@ def cases():
 
     @jax.jit
     def core(x_T):  # the diffrax solve ode_sample compiles, without its boundary
-        velocity = lambda t, y, args: jax.vmap(lambda v: sr.probability_flow_drift(sde, score, v, t))(y)  # noqa: E731
         sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(velocity), diffrax.Tsit5(), t0=sde.T, t1=1e-3, dt0=None, y0=x_T, throw=False,
-            stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-5), max_steps=100_000,
+            diffrax.ODETerm(batch_velocity(sde, score)), diffrax.Tsit5(), t0=sde.T, t1=1e-3, dt0=None, y0=x_T,
+            stepsize_controller=diffrax.PIDController(rtol=1e-5, atol=1e-5), max_steps=100_000, throw=False,
         )  # fmt: skip
         return sol.ys[-1]
 

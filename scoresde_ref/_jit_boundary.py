@@ -48,10 +48,11 @@ def floats_as_arrays(tree):
     return jax.tree_util.tree_map(lambda v: _float_array(v) if isinstance(v, float) else v, tree)
 
 
-def compiled(fn):
-    """`eqx.filter_jit(fn)`, called with `floats_as_arrays` of its arguments (module docstring)."""
+def compiled(fn, owner: str | None = None):
+    """`eqx.filter_jit(fn)`, called with `floats_as_arrays` of its arguments (module docstring); `owner`, the
+    public name errors give (default: `fn`'s name without its leading underscore)."""
     jitted = eqx.filter_jit(fn)
-    owner = fn.__name__.lstrip("_")
+    owner = owner or fn.__name__.lstrip("_")
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -42,8 +42,8 @@ def explicit_mesh(owner: str, tree):
             sharding = getattr(jax.typeof(leaf), "sharding", None)
             if sharding is not None and has_explicit_axes(sharding.mesh) and any(sharding.spec):
                 raise ValueError(
-                    f"{owner}: an array sharded over a mesh with Explicit axes inside jit; call {owner} outside "
-                    "jit (it compiles itself), or use a mesh with Auto axes "
+                    f"{owner}: an array sharded over a mesh with Explicit axes inside jit; call it outside jit "
+                    "(the entry point compiles itself), or use a mesh with Auto axes "
                     "(jax.make_mesh(shape, names, axis_types=(AxisType.Auto,) * len(names)))"
                 )
         elif isinstance(leaf, jax.Array) and _explicit(leaf.sharding) and leaf.sharding.mesh not in meshes:
@@ -69,14 +69,19 @@ def relabel(tree, source: jax.sharding.Mesh, target: jax.sharding.Mesh):
     return jax.tree_util.tree_map(move, tree)
 
 
-def run_as_auto(owner: str, fn, *args, **kwargs):
-    """`fn(*args, **kwargs)`, with arrays on a mesh with `Explicit` axes moved onto its `Auto` twin and the
-    outputs moved back (module docstring); `fn` itself when no array is on such a mesh."""
-    mesh = explicit_mesh(owner, (args, kwargs))
-    if mesh is None:
-        return fn(*args, **kwargs)
+def run_on_twin(mesh: jax.sharding.Mesh, fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` on the `Auto` twin of `mesh` (a mesh with `Explicit` axes): the arrays of the
+    arguments on `mesh` moved onto the twin, the twin as the context mesh while `fn` runs (a caller inside
+    `jax.set_mesh(mesh)`, JAX's pattern, would otherwise not match), the outputs on the twin moved back."""
     auto = auto_twin(mesh)
     args, kwargs = relabel((args, kwargs), mesh, auto)
-    with jax.set_mesh(auto):  # the caller's context mesh (`jax.set_mesh(mesh)`, JAX's pattern) must match
+    with jax.set_mesh(auto):
         out = fn(*args, **kwargs)
     return relabel(out, auto, mesh)
+
+
+def run_as_auto(owner: str, fn, *args, **kwargs):
+    """`fn(*args, **kwargs)`, on the `Auto` twin (`run_on_twin`) of the mesh with `Explicit` axes that its
+    arrays are on; `fn` itself when no array is on such a mesh."""
+    mesh = explicit_mesh(owner, (args, kwargs))
+    return fn(*args, **kwargs) if mesh is None else run_on_twin(mesh, fn, *args, **kwargs)

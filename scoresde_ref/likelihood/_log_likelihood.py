@@ -284,9 +284,7 @@ def log_likelihood_scipy(
     """
     owner = "log_likelihood_scipy"
     x = np.asarray(x)
-    estimator, _ = _check_args(
-        owner, sde, x, eps, divergence, key, probe, n_probes, prior, score_fn=score_fn
-    )
+    estimator, _ = _check_args(owner, sde, x, eps, divergence, key, probe, n_probes, prior, score_fn=score_fn)
     rtol, atol, _ = _check_solver_options(owner, rtol, atol, 1)
     xb = x.reshape(-1, x.shape[-1])
     n, d = xb.shape

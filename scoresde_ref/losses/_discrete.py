@@ -52,18 +52,23 @@ def _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights) 
     return jnp.sum(per_level(x0, z, labels, mean_coeffs, stds, weights), axis=1)
 
 
-@compiled
-def _draw_noise(key, x0, levels):
+OWNER = "ncsn/ddpm loss"  # the name errors from the compiled cores give
+
+
+def _noise(key, x0, levels):
     """The noises of the key-driven losses, `jax.random.normal(key, (n, N, d))`."""
     n, d = x0.shape
     return jax.random.normal(key, (n, levels.shape[0], d), dtype=jnp.result_type(x0))
 
 
-@compiled
-def _compiled_terms(score_fn, x0, z, labels, mean_coeffs, stds, weights, mean: bool) -> Array:
+def _terms(score_fn, x0, z, labels, mean_coeffs, stds, weights, mean: bool) -> Array:
     """The terms (or, with `mean`, their mean) for given noises `z`; the key-driven losses draw `z` first."""
     terms = _weighted_dsm_terms_at(score_fn, x0, z, labels, mean_coeffs, stds, weights)
     return jnp.mean(terms) if mean else terms
+
+
+_draw_noise = compiled(_noise, OWNER)
+_compiled_terms = compiled(_terms, OWNER)
 
 
 def _ncsn(key, score_fn, x0, sigmas, z, mean):

@@ -72,13 +72,16 @@ def _draw(key, sde, x0, t, eps, objective, times):
     return t, z, draw_probes(objective, key_v, n, d, dtype)
 
 
-_compiled_draw = compiled(_draw)
-_compiled_terms_at = compiled(_terms_at)
+OWNER = "score-matching loss"  # the name errors from the compiled cores give (shared by every loss here)
+_compiled_draw = compiled(_draw, OWNER)
+_compiled_terms_at = compiled(_terms_at, OWNER)
 
 
-@compiled
-def _compiled_mean_at(*args) -> Scalar:
+def _mean_at(*args) -> Scalar:
     return jnp.mean(_terms_at(*args))
+
+
+_compiled_mean_at = compiled(_mean_at, OWNER)
 
 
 def _prepare(owner, key, sde, score_fn, x0, *, objective, weighting, eps, time_sampling, t):

@@ -77,9 +77,9 @@ def ode_sample(
 def raise_if_failed(owner: str, value, failed, why: str):
     """`value` (a pytree), or a `RuntimeError` when the solve `failed`: raised on the host after the compiled call
     returns (eagerly), or through `eqx.error_if` on every leaf of `value` when traced (inside a caller's `jit` or
-    `vmap`: the check lives as long as any leaf the caller keeps). On the host, not as a
-    callback inside the compiled program: a callback that fires in a program partitioned over several devices runs
-    on one of them while the others wait at the next collective (derivations/sharding.md §8)."""
+    `vmap`: the check lives as long as any leaf the caller keeps). On the host, not as a callback inside the
+    compiled program: a callback that fires in a program partitioned over several devices runs on one of them
+    while the others wait at the next collective (derivations/sharding.md §8)."""
     if isinstance(failed, jax.core.Tracer):
         return eqx.error_if(value, failed, f"{owner}: the ODE solve failed ({why})")
     failed = np.asarray(failed)

@@ -35,7 +35,7 @@ import optax
 
 from .._custom_types import Key
 from .._jit_boundary import floats_as_arrays
-from .._mesh import auto_twin, has_explicit_axes, relabel
+from .._mesh import auto_twin, has_explicit_axes, run_on_twin
 from .._progress import ProgressBar
 from ..losses._objectives import AbstractObjective, as_objective
 from ..losses._score_matching import _draw, _terms_at
@@ -300,11 +300,8 @@ def train_score(
     args += (optimiser, replace, batch_size, progress, checkpoint, sharding)
     if explicit is None:
         return _loop(*args)
-    # every array (data, model, key: the caller's, perhaps made under `jax.set_mesh(mesh)`) on the Auto twin, and
-    # the twin as the context mesh while the steps compile; the result placed back on the caller's mesh
-    with jax.set_mesh(sharding.mesh):
-        result = _loop(*relabel(args, explicit, sharding.mesh))
-    return relabel(result, sharding.mesh, explicit)
+    # every array (data, model, key: the caller's, perhaps made under `jax.set_mesh(mesh)`) on the Auto twin
+    return run_on_twin(explicit, _loop, *args)
 
 
 def _loop(
